@@ -1,0 +1,265 @@
+"""``workbench`` command line. Help is in Chinese by default; ``--lang en`` or ``WORKBENCH_LANG=en`` for English."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .errors import WorkbenchError
+from .i18n import resolve_lang
+
+__all__ = ["main", "build_parser"]
+
+_H = {
+    "prog": (
+        "银行 AI 面试研究工作台：用 EHR 绩效数据构建胜任力模型、生成与评估面试题、训练作答评分器、审计公平性、导出结果。\n"
+        "每次运行都按顺序执行参数化的 Jupyter 笔记本（papermill），写入新的运行目录 reports/<run_id>/，\n"
+        "其中有 HTML 报告、index.html 总览和记录全部参数、数据哈希与软件版本的 manifest.json。\n\n"
+        "从这里开始：\n"
+        "  workbench run --profile smoke        约一分钟的端到端小样本运行\n"
+        "  workbench run                        默认合成银行队列上的完整运行\n"
+        "  workbench runs list                  查看历史运行\n"
+        "  workbench stages                     各阶段及其可调参数",
+        "Workbench for the science of AI interviews in banking: build competency models from EHR performance data,\n"
+        "generate and evaluate questions, train answer scorers, audit fairness, export results.\n"
+        "Each run executes parameterised Jupyter notebooks (papermill) in order into a new run directory\n"
+        "reports/<run_id>/ with HTML reports, an index.html overview and a manifest.json recording every parameter,\n"
+        "data hash and package version.\n\n"
+        "Start here:\n"
+        "  workbench run --profile smoke        a one-minute end-to-end run on a small sample\n"
+        "  workbench run                        the full run on the default synthetic bank cohort\n"
+        "  workbench runs list                  past runs\n"
+        "  workbench stages                     stages and their parameters",
+    ),
+    "lang": ("输出语言：zh（默认）或 en", "output language: zh (default) or en"),
+    "run": ("按流水线顺序运行各阶段笔记本", "run the stage notebooks in pipeline order"),
+    "profile": ("配置文件名（profiles/<名称>.toml）或路径：smoke、default、full、biased", "profile name (profiles/<name>.toml) or path: smoke, default, full, biased"),
+    "stage": ("只运行这些阶段（及其依赖），可重复", "run only these stages (and what they need); repeatable"),
+    "set": ("覆盖参数：名称=值 或 阶段.名称=值，按笔记本声明的类型检查；未知参数报错", "override a parameter: name=value or stage.name=value, type-checked against the notebook; unknown names are errors"),
+    "out": ("运行目录（默认 reports/<run_id>/）；必须不存在或为空", "run directory (default reports/<run_id>/); must be new or empty"),
+    "no_progress": ("不显示进度条", "hide progress bars"),
+    "runs": ("查看和比较历史运行", "list, show and compare past runs"),
+    "runs_list": ("列出运行", "list runs"),
+    "runs_show": ("显示一次运行的清单摘要", "show one run's manifest summary"),
+    "runs_compare": ("比较两次运行的参数和指标差异", "parameter and metric differences between two runs"),
+    "run_id": ("运行编号（可用唯一前缀）或运行目录", "run id (a unique prefix works) or run directory"),
+    "json": ("输出 JSON", "print JSON"),
+    "all": ("也显示相同的项", "also show equal entries"),
+    "root": ("运行所在目录（默认 reports/）", "where runs live (default reports/)"),
+    "lab": ("用项目环境作为内核打开 JupyterLab（notebooks/ 目录）", "open JupyterLab on notebooks/ with the project environment as kernel"),
+    "synth": ("生成合成银行招聘数据（已知真值）", "generate synthetic bank recruiting data with known ground truth"),
+    "seed": ("随机种子（相同种子生成逐字节相同的数据）", "random seed (same seed, byte-identical tables)"),
+    "scenario": ("场景：fair（无偏差）或 biased（注入评分偏差等，用于审计演示）", "scenario: fair (no bias) or biased (injected rater bias etc., for audit demos)"),
+    "candidates": ("候选人数", "number of candidates"),
+    "employees": ("每个岗位的 EHR 员工数", "EHR employees per role"),
+    "format": ("输出格式", "output format"),
+    "synth_out": ("输出目录（必须不存在或为空）", "output directory (must be new or empty)"),
+    "rater_bias": ("对女性候选人的评分偏差（评分标准差单位，如 0.3）；覆盖场景设置", "rater bias against women in rating-SD units (e.g. 0.3); overrides the scenario"),
+    "contracts": ("显示输入数据契约", "show the input data contracts"),
+    "markdown": ("输出 data/README.md 中的契约 Markdown", "print the contract section of data/README.md"),
+    "intake": ("按数据契约校验一个数据目录（不运行流水线）", "validate a data folder against the contracts (without a run)"),
+    "data_dir": ("包含六张输入表的目录", "folder holding the six input tables"),
+    "stages": ("列出流水线阶段及其参数", "list pipeline stages and their parameters"),
+}
+
+
+def _lang_from_argv(argv: list[str]) -> str:
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return os.environ.get("WORKBENCH_LANG", "zh")
+
+
+def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
+    k = 0 if lang == "zh" else 1
+
+    def h(key: str) -> str:
+        return _H[key][k]
+
+    parser = argparse.ArgumentParser(prog="workbench", description=h("prog"), formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lang", choices=["zh", "en"], default=None, help=h("lang"))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help=h("run"), description=h("run"))
+    run.add_argument("--profile", default="default", help=h("profile"))
+    run.add_argument("--stage", action="append", default=[], metavar="NAME", help=h("stage"))
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=h("set"))
+    run.add_argument("--out", default=None, metavar="DIR", help=h("out"))
+    run.add_argument("--no-progress", action="store_true", help=h("no_progress"))
+
+    runs = sub.add_parser("runs", help=h("runs"), description=h("runs"))
+    runs.add_argument("--root", default=None, metavar="DIR", help=h("root"))
+    rsub = runs.add_subparsers(dest="runs_command", metavar="ACTION")
+    rl = rsub.add_parser("list", help=h("runs_list"))
+    rl.add_argument("--json", action="store_true", help=h("json"))
+    rs = rsub.add_parser("show", help=h("runs_show"))
+    rs.add_argument("run_id", help=h("run_id"))
+    rs.add_argument("--json", action="store_true", help=h("json"))
+    rc = rsub.add_parser("compare", help=h("runs_compare"))
+    rc.add_argument("run_a", help=h("run_id"))
+    rc.add_argument("run_b", help=h("run_id"))
+    rc.add_argument("--all", action="store_true", help=h("all"))
+    rc.add_argument("--json", action="store_true", help=h("json"))
+
+    sub.add_parser("lab", help=h("lab"), description=h("lab"))
+
+    synth = sub.add_parser("synth", help=h("synth"), description=h("synth"))
+    synth.add_argument("--seed", type=int, default=7, help=h("seed"))
+    synth.add_argument("--scenario", default="fair", choices=["fair", "biased"], help=h("scenario"))
+    synth.add_argument("--candidates", type=int, default=2000, help=h("candidates"))
+    synth.add_argument("--employees-per-role", type=int, default=300, help=h("employees"))
+    synth.add_argument("--rater-bias", type=float, default=None, metavar="SD", help=h("rater_bias"))
+    synth.add_argument("--format", choices=["csv", "parquet"], default="csv", help=h("format"))
+    synth.add_argument("--out", required=True, metavar="DIR", help=h("synth_out"))
+    synth.add_argument("--no-progress", action="store_true", help=h("no_progress"))
+
+    contracts = sub.add_parser("contracts", help=h("contracts"), description=h("contracts"))
+    contracts.add_argument("--markdown", action="store_true", help=h("markdown"))
+
+    intake = sub.add_parser("intake", help=h("intake"), description=h("intake"))
+    intake.add_argument("data_dir", help=h("data_dir"))
+
+    sub.add_parser("stages", help=h("stages"), description=h("stages"))
+    return parser
+
+
+def _print_frame(frame, as_json: bool = False) -> None:
+    if as_json:
+        print(frame.to_json(orient="records", force_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    for col in frame.columns:
+        table.add_column(str(col))
+    for row in frame.itertuples(index=False):
+        table.add_row(*["" if v is None else str(v) for v in row])
+    Console().print(table)
+
+
+def _cmd_runs(args, lang: str) -> int:
+    from .pipeline import compare_runs, find_run, list_runs
+
+    if args.runs_command in (None, "list"):
+        _print_frame(list_runs(args.root), getattr(args, "json", False))
+        return 0
+    if args.runs_command == "show":
+        run_dir, manifest = find_run(args.run_id, args.root)
+        if args.json:
+            print(json.dumps(manifest, ensure_ascii=False, indent=2))
+            return 0
+        import pandas as pd
+
+        print(f"run_id:   {manifest['run_id']}\ndir:      {run_dir}\nprofile:  {manifest.get('profile')}\nstatus:   {manifest.get('status')}")
+        print(f"started:  {manifest.get('started_at')}\nfinished: {manifest.get('finished_at')}")
+        git = manifest.get("git") or {}
+        print(f"commit:   {git.get('commit')}{' (dirty)' if git.get('dirty') else ''}")
+        print(f"overrides: {' '.join(manifest.get('overrides', [])) or '—'}")
+        _print_frame(pd.DataFrame([{k: s.get(k) for k in ("name", "title", "status", "duration_s", "html")} for s in manifest["stages"]]))
+        for stage, params in manifest.get("parameters", {}).items():
+            print(f"[{stage}] " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
+        for stage, metrics in manifest.get("metrics", {}).items():
+            print(f"[{stage} metrics] " + ", ".join(f"{k}={v}" for k, v in metrics.items()))
+        return 0
+    frame = compare_runs(args.run_a, args.run_b, args.root, only_different=not args.all)
+    _print_frame(frame, args.json)
+    return 0
+
+
+def _cmd_lab() -> int:
+    from ._paths import NOTEBOOKS_DIR, PROJECT_ROOT
+
+    env = dict(os.environ, WORKBENCH_ROOT=str(PROJECT_ROOT))
+    # The python3 kernelspec shipped with ipykernel resolves to this interpreter, i.e. the project environment.
+    return subprocess.call([sys.executable, "-m", "jupyterlab", f"--notebook-dir={NOTEBOOKS_DIR}"], env=env)
+
+
+def _cmd_synth(args, lang: str) -> int:
+    import time
+
+    from .synth import generate_cohort, scenario_config
+
+    overrides = {"seed": args.seed, "n_candidates": args.candidates, "employees_per_role": args.employees_per_role}
+    if args.rater_bias is not None:
+        overrides["rater_bias_sd"] = args.rater_bias
+    config = scenario_config(args.scenario, **overrides)
+    start = time.perf_counter()
+    summary = generate_cohort(config, args.out, fmt=args.format, progress=not args.no_progress)
+    elapsed = time.perf_counter() - start
+    for name, rows in summary.rows.items():
+        print(f"{name:24s} {rows:>10,d}  {summary.files[name]}")
+    rate = summary.rows["answers"] / elapsed if elapsed else float("nan")
+    print(("用时 {:.1f} 秒，{:,.0f} 条作答/秒；真值在 {}" if lang == "zh" else "{:.1f} s, {:,.0f} answers/s; ground truth in {}").format(elapsed, rate, Path(args.out) / "truth"))
+    return 0
+
+
+def _cmd_intake(args, lang: str) -> int:
+    from .intake import resolve_sources, run_intake
+
+    result = run_intake(resolve_sources(args.data_dir))
+    _print_frame(result.counts()[["table", "source_file", "encoding", "rows_in", "accepted", "quarantined", "reconciled"]])
+    q = result.quarantine
+    if len(q):
+        _print_frame(q.groupby(["table", "reason"]).size().reset_index(name="n"))
+    return 0 if result.reconciled else 1
+
+
+def _cmd_stages(lang: str) -> int:
+    from .pipeline import STAGES, declared_parameters
+
+    for stage in STAGES:
+        print(f"{stage.name}  {stage.title if lang == 'zh' else stage.title_en}  ({stage.notebook.relative_to(stage.notebook.parents[1])})")
+        for spec in declared_parameters(stage).values():
+            if spec.name == "run_dir":
+                continue
+            print(f"    {spec.name}: {spec.type} = {spec.default!r}  # {spec.help}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    lang = resolve_lang(_lang_from_argv(argv) if _lang_from_argv(argv) in ("zh", "en") else "zh")
+    parser = build_parser(lang)
+    args = parser.parse_args(argv)
+    if args.lang:
+        lang = args.lang
+    try:
+        if args.command == "run":
+            from .pipeline import run_pipeline
+
+            result = run_pipeline(
+                profile=args.profile, stages=args.stage, sets=args.set, out=args.out, lang=lang, progress=not args.no_progress,
+                argv=["workbench", *argv],
+            )
+            return 0 if result.status == "ok" else 1
+        if args.command == "runs":
+            return _cmd_runs(args, lang)
+        if args.command == "lab":
+            return _cmd_lab()
+        if args.command == "synth":
+            return _cmd_synth(args, lang)
+        if args.command == "contracts":
+            from .intake import contracts_markdown
+
+            print(contracts_markdown())
+            return 0
+        if args.command == "intake":
+            return _cmd_intake(args, lang)
+        if args.command == "stages":
+            return _cmd_stages(lang)
+        parser.print_help()
+        return 0
+    except WorkbenchError as exc:
+        print(("错误：" if lang == "zh" else "error: ") + str(exc), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,53 @@
+"""One exception hierarchy for the whole workbench.
+
+    WorkbenchError
+    ├── ConfigurationError      bad profile, unknown or ill-typed parameter
+    ├── DataError               input data cannot be used
+    │   └── IntakeError         a file is missing/unreadable or lacks a required column
+    ├── StageFailed             a pipeline stage raised while executing
+    └── IntegrityError          a stored artifact does not match its recorded hash or versions
+
+Catch ``WorkbenchError`` to handle anything the workbench raises on purpose.
+"""
+
+from __future__ import annotations
+
+__all__ = ["WorkbenchError", "ConfigurationError", "DataError", "IntakeError", "StageFailed", "IntegrityError"]
+
+
+class WorkbenchError(Exception):
+    """Base class for every error the workbench raises deliberately."""
+
+
+class ConfigurationError(WorkbenchError, ValueError):
+    """A profile, parameter or option is wrong. The message says which and what is allowed."""
+
+
+class DataError(WorkbenchError, ValueError):
+    """Input data cannot be used as given."""
+
+
+class IntakeError(DataError):
+    """A whole input file cannot be taken in (missing, unreadable, or a required column is absent).
+
+    Row-level problems never raise; they go to the quarantine table instead.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, column: str | None = None):
+        super().__init__(message)
+        self.file = file
+        self.column = column
+
+
+class StageFailed(WorkbenchError, RuntimeError):
+    """A pipeline stage failed; carries the stage, cell and error for the run summary."""
+
+    def __init__(self, message: str, *, stage: str, cell: int | None = None, error: str | None = None):
+        super().__init__(message)
+        self.stage = stage
+        self.cell = cell
+        self.error = error
+
+
+class IntegrityError(WorkbenchError):
+    """A stored artifact does not match its recorded hash or library versions."""

@@ -1,0 +1,42 @@
+"""The pipeline's stages in order. Each stage is a thin notebook over a library function."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .._paths import NOTEBOOKS_DIR
+from ..errors import ConfigurationError
+
+__all__ = ["Stage", "STAGES", "get_stage", "stage_names"]
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    title: str
+    title_en: str
+    requires: tuple[str, ...] = ()
+
+    @property
+    def notebook(self) -> Path:
+        return NOTEBOOKS_DIR / f"{self.name}.ipynb"
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("00_intake", "数据接入与校验", "Data intake and validation"),
+)
+
+# Parameters every stage notebook declares and the runner sets itself.
+RESERVED_PARAMETERS = ("run_dir",)
+
+
+def stage_names() -> list[str]:
+    return [s.name for s in STAGES]
+
+
+def get_stage(name: str) -> Stage:
+    for stage in STAGES:
+        if stage.name == name or stage.name.split("_", 1)[-1] == name:
+            return stage
+    raise ConfigurationError(f"unknown stage {name!r}; stages are: {', '.join(stage_names())}")

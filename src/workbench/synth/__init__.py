@@ -1,0 +1,25 @@
+"""Synthetic bank recruiting data with known ground truth (``workbench synth``).
+
+Example::
+
+    from workbench.synth import generate_cohort, scenario_config
+    generate_cohort(scenario_config("fair", seed=7, n_candidates=2000), "data/cohorts/fair-7")
+"""
+
+from ._config import REGION_GROUPS, SCENARIOS, CohortConfig, RaterBias, scenario_config
+from ._generator import LEVEL_PROBS, CohortSummary, generate_cohort, generate_questions, level_sd, rate, sample_levels
+
+__all__ = [
+    "LEVEL_PROBS",
+    "REGION_GROUPS",
+    "SCENARIOS",
+    "CohortConfig",
+    "CohortSummary",
+    "RaterBias",
+    "generate_cohort",
+    "generate_questions",
+    "level_sd",
+    "rate",
+    "sample_levels",
+    "scenario_config",
+]

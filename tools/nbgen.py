@@ -1,0 +1,133 @@
+"""Write the stage notebooks from the cell lists below (run: python tools/nbgen.py).
+
+Notebooks are source: thin, output-free, kernel ``python3``. Editing them in JupyterLab is fine too;
+this script just keeps them consistent.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def notebook(title: str, cells: list) -> nbformat.NotebookNode:
+    nb = new_notebook(cells=cells)
+    nb.metadata = {
+        "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
+        "language_info": {"name": "python"},
+        "title": title,
+    }
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"c{i:02d}"
+    return nb
+
+
+def params(source: str):
+    return new_code_cell(source.strip(), metadata={"tags": ["parameters"]})
+
+
+def code(source: str):
+    return new_code_cell(source.strip())
+
+
+def md(source: str):
+    return new_markdown_cell(source.strip())
+
+
+NOTEBOOKS = {
+    "00_intake": notebook(
+        "00 数据接入与校验",
+        [
+            md(
+                """
+# 数据接入与校验 / Data intake
+
+读取 EHR 员工、员工胜任力评价、候选人、题库、作答与人工评分六张表，按数据契约（`data/README.md`）逐行校验：
+违反契约的行进入隔离表并注明文件、行号、列、取值与原因，**读入 = 接收 + 隔离**，不会静默丢弃任何数据。
+未指定 `data_dir` 时，先用合成数据生成器在本次运行目录中生成一个已知真值的银行招聘队列。
+"""
+            ),
+            params(
+                """
+run_dir: str = ""  # run directory, set by workbench run (empty: a new ad-hoc run under reports/adhoc/)
+data_dir: str = ""  # folder with the input tables (empty: generate the synthetic cohort into the run)
+dictionary_path: str = ""  # competency dictionary YAML (empty: data/competency_dictionary.yaml)
+table_files: dict = {}  # per-table file overrides, e.g. {"answers": "/data/answers.xlsx"}
+cohort_scenario: str = "fair"  # synthetic cohort scenario when data_dir is empty: fair | biased
+cohort_candidates: int = 300  # synthetic cohort: number of candidates
+cohort_employees_per_role: int = 60  # synthetic cohort: EHR employees per role
+seed: int = 7  # random seed (same seed, same data)
+lang: str = "zh"  # report language: zh | en
+"""
+            ),
+            code(
+                """
+from IPython.display import display
+
+from workbench.intake.stage import overview_figure, quarantine_overview, quarantine_sample, run_intake_stage
+from workbench.pipeline import open_stage
+from workbench.reports import section, show_figure, show_table
+
+stage = open_stage(
+    "00_intake",
+    run_dir=run_dir,
+    params=dict(data_dir=data_dir, dictionary_path=dictionary_path, table_files=table_files, cohort_scenario=cohort_scenario,
+                cohort_candidates=cohort_candidates, cohort_employees_per_role=cohort_employees_per_role, seed=seed, lang=lang),
+)
+result = run_intake_stage(
+    stage,
+    data_dir=data_dir,
+    dictionary_path=dictionary_path,
+    table_files=table_files,
+    cohort_scenario=cohort_scenario,
+    cohort_candidates=cohort_candidates,
+    cohort_employees_per_role=cohort_employees_per_role,
+    seed=seed,
+)
+assert result.reconciled, "intake counts do not reconcile"
+result
+"""
+            ),
+            code(
+                """
+display(section("隔离记录", "Quarantine", lang, note="按数据表与原因汇总；个人信息与作答原文在报告中隐藏，完整记录见运行目录中的 quarantine.csv。",
+                note_en="Counts by table and reason; personal data and answer texts are hidden here, the full list is quarantine.csv in the run directory."))
+display(show_table(quarantine_overview(result), empty_zh="没有隔离记录：所有行都符合数据契约。", empty_en="Nothing quarantined: every row meets the contracts.", lang=lang))
+if len(result.quarantine):
+    display(show_table(quarantine_sample(result)))
+"""
+            ),
+            code(
+                """
+display(section("数据概览", "Overview", lang))
+show_figure(overview_figure(result))
+"""
+            ),
+            code(
+                """
+for name in result.tables:
+    display(section(result.results[name].contract.title, name, lang, level=3))
+    display(show_table(result.profile(name)))
+"""
+            ),
+        ],
+    ),
+}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(NOTEBOOKS)
+    for name in names:
+        path = ROOT / "notebooks" / f"{name}.ipynb"
+        nbformat.write(NOTEBOOKS[name], str(path))
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
