@@ -44,7 +44,7 @@ class CohortConfig:
     rater_noise_sd: tuple[float, float] = (0.48, 0.62)  # per-question range of rater noise
     rater_severity_sd: float = 0.15
     performance_r2: float = 0.5  # share of performance variance explained by the true drivers
-    competency_rating_noise_sd: float = 0.45  # supervisors' competency ratings (reliability ≈ .8)
+    competency_rating_noise_sd: float = 0.35  # supervisors' competency ratings (reliability ≈ .8 after rounding)
     demographic_missing: tuple[float, float] = (0.02, 0.05)
     no_response_rate: float = 0.005
     # bias knobs (all off by default)

@@ -1,0 +1,43 @@
+"""Shared fixtures. In CI (CI=true) a skipped test fails the run: nothing may be silently left out."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_reports(tmp_path_factory):
+    """Runs made by tests go to a temporary reports folder, never into the checkout's reports/."""
+    path = tmp_path_factory.mktemp("reports")
+    old = os.environ.get("WORKBENCH_REPORTS_DIR")
+    os.environ["WORKBENCH_REPORTS_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("WORKBENCH_REPORTS_DIR", None)
+    else:
+        os.environ["WORKBENCH_REPORTS_DIR"] = old
+
+
+@pytest.fixture(scope="session")
+def fair_cohort(tmp_path_factory) -> Path:
+    """A mid-sized fair cohort shared by the statistical tests (CSV)."""
+    from workbench.synth import generate_cohort, scenario_config
+
+    out = tmp_path_factory.mktemp("cohort") / "fair"
+    generate_cohort(scenario_config("fair", seed=7, n_candidates=3000, employees_per_role=300), out, fmt="csv")
+    return out
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not IN_CI:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        reporter.write_line(f"CI=true: {len(skipped)} test(s) skipped; skipping is not allowed in CI", red=True)
+        session.exitstatus = 1

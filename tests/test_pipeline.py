@@ -1,0 +1,208 @@
+"""The runner: parameters and profiles, run directories and manifests, failures, run history, plain papermill."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from workbench._hashing import sha256_file
+from workbench._paths import PROJECT_ROOT
+from workbench.errors import ConfigurationError, StageFailed
+from workbench.pipeline import STAGES, compare_runs, declared_parameters, find_run, list_runs, resolve_parameters, run_pipeline
+
+SMOKE_SETS = ["cohort_candidates=80", "cohort_employees_per_role=10"]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "smoke"
+    return run_pipeline(profile="smoke", sets=SMOKE_SETS, out=out, progress=False)
+
+
+# --- parameters -------------------------------------------------------------------------------------------
+
+
+def test_every_stage_declares_typed_parameters_and_run_dir():
+    for stage in STAGES:
+        params = declared_parameters(stage)
+        assert "run_dir" in params and params["run_dir"].type == "str"
+        assert "lang" in params
+
+
+def test_notebooks_are_committed_clean_and_use_python3_kernel():
+    for stage in STAGES:
+        nb = nbformat.read(str(stage.notebook), as_version=4)
+        assert nb.metadata["kernelspec"]["name"] == "python3"
+        assert nb.metadata["language_info"]["name"] == "python"
+        tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(tagged) == 1
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, stage.name
+        # secrets never travel as notebook parameters (papermill records parameters in output notebooks)
+        assert not any(w in tagged[0].source.lower() for w in ("secret", "password", "token", "api_key"))
+
+
+def test_unknown_parameter_is_an_error():
+    with pytest.raises(ConfigurationError, match="unknown parameter 'cohort_size'"):
+        resolve_parameters(list(STAGES), {}, ["cohort_size=10"])
+
+
+def test_ill_typed_parameter_is_an_error():
+    with pytest.raises(ConfigurationError, match="not a valid int"):
+        resolve_parameters(list(STAGES), {}, ["cohort_candidates=lots"])
+    with pytest.raises(ConfigurationError, match="must be int"):
+        resolve_parameters(list(STAGES), {}, ["cohort_candidates=1.5"])
+    with pytest.raises(ConfigurationError, match="must be int"):
+        resolve_parameters(list(STAGES), {"stages": {"00_intake": {"cohort_candidates": "10"}}}, [])
+
+
+def test_set_precedence_and_stage_prefix():
+    params = resolve_parameters(list(STAGES), {"params": {"seed": 3}}, ["00_intake.cohort_candidates=42", "lang=en"])
+    assert params["00_intake"]["seed"] == 3
+    assert params["00_intake"]["cohort_candidates"] == 42
+    assert params["00_intake"]["lang"] == "en"
+    assert resolve_parameters(list(STAGES), {}, ['table_files={"answers": "/x.csv"}'])["00_intake"]["table_files"] == {"answers": "/x.csv"}
+
+
+def test_run_dir_is_reserved():
+    with pytest.raises(ConfigurationError, match="set by the runner"):
+        resolve_parameters(list(STAGES), {}, ["run_dir=/tmp/x"])
+
+
+def test_profile_with_unknown_stage_or_key_is_an_error(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[stages."99_nope"]\nx = 1\n', encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="unknown stage"):
+        run_pipeline(profile=str(bad), out=tmp_path / "r", progress=False)
+    bad.write_text('[params]\nnot_a_param = 1\n', encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="unknown parameter"):
+        run_pipeline(profile=str(bad), out=tmp_path / "r2", progress=False)
+
+
+def test_shipped_profiles_resolve():
+    from workbench.pipeline import list_profiles, load_profile
+
+    assert {"smoke", "default", "full", "biased"} <= set(list_profiles())
+    for name in list_profiles():
+        _, path, data = load_profile(name)
+        resolve_parameters(list(STAGES), data, [], profile_path=str(path))
+
+
+# --- a real run -------------------------------------------------------------------------------------------
+
+
+def test_smoke_run_produces_complete_run_directory(smoke_run):
+    run_dir = smoke_run.run_dir
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "ok" and smoke_run.status == "ok"
+    for key in ("run_id", "profile", "parameters", "git", "environment", "stages", "inputs", "outputs", "started_at", "finished_at"):
+        assert manifest[key] not in (None, "", []), key
+    assert manifest["environment"]["key"]["papermill"] and manifest["environment"]["key"]["pandas"]
+    assert "commit" in manifest["git"] and "dirty" in manifest["git"]
+    assert manifest["parameters"]["00_intake"]["cohort_candidates"] == 80
+    for stage in manifest["stages"]:
+        assert stage["status"] == "ok"
+        assert (run_dir / stage["notebook"]).is_file()
+        assert (run_dir / stage["html"]).is_file()
+        assert stage["started_at"] and stage["ended_at"] and stage["duration_s"] > 0
+    assert (run_dir / "index.html").is_file()
+    # every output is listed with a correct hash; every recorded input exists with its hash
+    for item in manifest["outputs"]:
+        assert sha256_file(run_dir / item["path"]) == item["sha256"], item["path"]
+    listed = {o["path"] for o in manifest["outputs"]}
+    assert "index.html" in listed and "notebooks/00_intake.ipynb" in listed
+    roles = {i["role"] for i in manifest["inputs"]}
+    assert {"notebook", "table", "dictionary"} <= roles
+    for item in manifest["inputs"]:
+        path = PROJECT_ROOT / item["path"] if item["role"] in ("notebook", "dictionary") else run_dir / item["path"]
+        assert sha256_file(path) == item["sha256"], item
+
+
+def test_metrics_are_published(smoke_run):
+    metrics = json.loads((smoke_run.run_dir / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["00_intake"]["reconciled"] is True
+    assert metrics["00_intake"]["candidates.rows_in"] == 80
+
+
+def test_reports_are_offline_and_codeless(smoke_run):
+    html = (smoke_run.run_dir / "html" / "00_intake.html").read_text(encoding="utf-8")
+    assert "数据接入对账" in html
+    assert "run_intake_stage(" not in html  # no code cells
+    assert 'src="http' not in html and "<script src=" not in html
+    index = (smoke_run.run_dir / "index.html").read_text(encoding="utf-8")
+    assert "html/00_intake.html" in index and "成功" in index
+
+
+def test_runs_are_never_overwritten(smoke_run):
+    with pytest.raises(ConfigurationError, match="never overwritten"):
+        run_pipeline(profile="smoke", sets=SMOKE_SETS, out=smoke_run.run_dir, progress=False)
+
+
+def test_failing_stage_is_recorded_and_partial_notebook_kept(tmp_path):
+    with pytest.raises(StageFailed) as info:
+        run_pipeline(profile="smoke", sets=["data_dir=/nonexistent/folder"], out=tmp_path / "r", progress=False)
+    err = info.value
+    assert err.stage == "00_intake" and err.cell is not None and "IntakeError" in err.error
+    assert "/nonexistent/folder" in str(err)
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "failed"
+    stage = manifest["stages"][0]
+    assert stage["status"] == "failed" and stage["error"]["cell"] == err.cell
+    assert (tmp_path / "r" / stage["notebook"]).is_file()  # the partial output notebook is kept
+    assert (tmp_path / "r" / "index.html").read_text(encoding="utf-8").count("失败") >= 1
+
+
+def test_runs_list_show_compare(smoke_run, tmp_path):
+    root = smoke_run.run_dir.parent
+    second = run_pipeline(profile="smoke", sets=SMOKE_SETS + ["seed=8"], out=root / "second", progress=False)
+    runs = list_runs(root)
+    assert {smoke_run.run_id, second.run_id} <= set(runs["run_id"])
+    run_dir, manifest = find_run(second.run_id, root)
+    assert manifest["run_id"] == second.run_id
+    diff = compare_runs(smoke_run.run_id, second.run_id, root)
+    params = diff[diff["kind"] == "parameter"].set_index("name")
+    assert params.loc["00_intake.seed", "a"] == 7 and params.loc["00_intake.seed", "b"] == 8
+    metrics = diff[diff["kind"] == "metric"]
+    assert len(metrics) > 0  # a different seed draws different numbers of answers
+
+
+def test_cli_runs_commands(smoke_run):
+    root = str(smoke_run.run_dir.parent)
+    env = dict(os.environ, WORKBENCH_REPORTS_DIR=root)
+    out = subprocess.run([sys.executable, "-m", "workbench", "runs", "list", "--json"], capture_output=True, text=True, env=env, check=True)
+    assert smoke_run.run_id in out.stdout
+    out = subprocess.run([sys.executable, "-m", "workbench", "runs", "show", smoke_run.run_id], capture_output=True, text=True, env=env, check=True)
+    assert "00_intake" in out.stdout and "status" in out.stdout
+
+
+def test_cli_help_tells_the_story():
+    out = subprocess.run([sys.executable, "-m", "workbench", "--help"], capture_output=True, text=True, check=True)
+    assert "胜任力模型" in out.stdout and "workbench run --profile smoke" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "workbench", "--lang", "en", "--help"], capture_output=True, text=True, check=True)
+    assert "competency models" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "workbench", "run", "--set", "nope=1"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "nope" in bad.stderr
+
+
+def test_plain_papermill_from_another_directory(tmp_path):
+    """The notebook resolves its paths from the project root, not the cwd."""
+    papermill = Path(sys.executable).with_name("papermill")
+    out = tmp_path / "out.ipynb"
+    env = dict(os.environ, WORKBENCH_REPORTS_DIR=str(tmp_path / "reports"))
+    proc = subprocess.run(
+        [str(papermill), str(PROJECT_ROOT / "notebooks" / "00_intake.ipynb"), str(out), "-p", "cohort_candidates", "60",
+         "-p", "cohort_employees_per_role", "5", "--no-progress-bar"],
+        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    nb = nbformat.read(str(out), as_version=4)
+    assert nb.metadata["papermill"]["parameters"]["cohort_candidates"] == 60
+    adhoc = list((tmp_path / "reports" / "adhoc").glob("*/stages/00_intake.json"))
+    assert len(adhoc) == 1
