@@ -219,6 +219,7 @@ def _truncated_real(fmt: str, d: Path) -> bytes:
 
 UNREADABLE = {
     "csv_with_nul_bytes": ("csv", lambda d: b"candidate_id,role_id\nC1,teller\x00\x00\x01\x02" + _garbage(1000, 1)),
+    "csv_text_with_one_nul": ("csv", lambda d: (d / "candidates.csv").read_bytes().replace(b"teller", b"tel\x00ler", 1)),
     "csv_binary_garbage": ("csv", lambda d: b"\x00" + _garbage(4096, 2)),
     "empty_csv": ("csv", lambda d: b""),
     "whitespace_only_csv": ("csv", lambda d: b" \r\n\n\t\n"),
@@ -243,6 +244,10 @@ def test_unreadable_file_raises_naming_the_file(data, case):
     assert str(path) in str(err)
     assert "[candidates]" in str(err)
     assert err.column is None
+    if case.startswith("csv_") and "nul" in case:
+        assert "not a text CSV" in str(err)
+    if case in ("empty_csv", "whitespace_only_csv"):
+        assert "file is empty" in str(err)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -559,12 +564,24 @@ def test_quarantined_candidate_cascades_and_counts_reconcile(data, clean_result)
 # 10. encodings
 # --------------------------------------------------------------------------------------------------------------------
 
+def _encodable(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8-sig", "gb18030": "gb18030", "gbk": "gb18030"}
 
 
 def test_chinese_csv_in_any_common_encoding(data, clean_result, tmp_path):
     cand = read(data, "candidates")
     assert cand["name"].str.contains(r"[\u4e00-\u9fff]").all()
+    # GBK lacks some rare name characters the generator uses (e.g. 䶮); keep the frame encodable in all four
+    gbk_safe = cand["name"].map(lambda v: _encodable(v, "gbk"))
+    assert gbk_safe.sum() >= N_CANDIDATES - 10
+    cand.loc[~gbk_safe, "name"] = "王小明"
     accepted = {}
     for written_as, detected in ENCODINGS.items():
         path = tmp_path / written_as / "candidates.csv"
@@ -579,8 +596,11 @@ def test_chinese_csv_in_any_common_encoding(data, clean_result, tmp_path):
         assert counts.loc["candidates", "source_file"] == str(path)
         assert counts.loc["candidates", "accepted"] == N_CANDIDATES
         accepted[written_as] = result.tables["candidates"]
+    reference = clean_result.tables["candidates"]
     for written_as, frame in accepted.items():
-        pd.testing.assert_frame_equal(frame, clean_result.tables["candidates"], obj=written_as)
+        pd.testing.assert_frame_equal(frame, accepted["utf-8"], obj=written_as)
+        pd.testing.assert_frame_equal(frame.drop(columns="name"), reference.drop(columns="name"), obj=written_as)
+        assert frame["name"].tolist() == cand["name"].tolist()
     assert list(accepted["utf-8-sig"].columns)[0] == "candidate_id"
     assert accepted["gbk"].at[0, "name"] == cand.at[0, "name"]
 
@@ -666,6 +686,21 @@ def test_row_with_several_problems_counted_once_listed_per_problem(data):
     assert len(result.results["candidates"].quarantine) == 4
 
 
+def test_one_reason_per_cell_first_wins(data):
+    comp = read(data, "employee_competencies")
+    ghost = pd.DataFrame([{"employee_id": "E999999", "competency_id": comp.at[0, "competency_id"], "rating": "3"}] * 2)
+    corrupted = pd.concat([comp, ghost], ignore_index=True)
+    write(data, "employee_competencies", corrupted)
+    result = intake(data)
+    # the repeat is a duplicate key first; its unknown employee is not listed again for the same cell
+    assert problems(result, "employee_competencies") == [
+        (row_of(len(comp)), "employee_id", "unknown_reference"),
+        (row_of(len(comp) + 1), "employee_id", "duplicate_key"),
+    ]
+    counts = assert_reconciled(result)
+    assert counts.loc["employee_competencies", "quarantined"] == 2
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # 13. formula neutralisation in the saved quarantine
 # --------------------------------------------------------------------------------------------------------------------
@@ -679,7 +714,8 @@ def test_saved_quarantine_neutralises_formulas(data, tmp_path):
     cand.at[2, "gender"] = "M"
     write(data, "candidates", cand)
     ratings = read(data, "ratings")
-    ratings.at[0, "rating"] = "+7"
+    pos = len(ratings) - 1  # an answer of the last candidate, untouched by the candidate problems above
+    ratings.at[pos, "rating"] = "+7"
     write(data, "ratings", ratings)
     result = intake(data)
     in_memory = result.results["candidates"].quarantine
@@ -694,6 +730,6 @@ def test_saved_quarantine_neutralises_formulas(data, tmp_path):
     cands = saved[saved["table"] == "candidates"]
     assert cands["row"].tolist() == ["2", "3", "4"]
     assert cands["value"].tolist() == ["'" + link, "'@SUM(1+1)", "M"]
-    rate = saved[saved["table"] == "ratings"]
-    assert rate.loc[rate["row"] == "2", "value"].tolist() == ["'+7"]
+    rate = saved[(saved["table"] == "ratings") & (saved["column"] == "rating")]
+    assert rate[["row", "value", "reason_code"]].values.tolist() == [[str(row_of(pos)), "'+7", "out_of_range"]]
     assert not saved["value"].str.match(r"^[=+\-@]").any()

@@ -77,11 +77,20 @@ class StageContext:
         return path
 
     def upstream(self, stage: str) -> Path:
-        """The artifact directory of an earlier stage of the same run."""
+        """The artifact directory of an earlier stage of the same run.
+
+        In an ad-hoc run (plain papermill, nbval, JupyterLab without ``run_dir``) a missing upstream stage is
+        built first with its notebook's default parameters, so every notebook also runs on its own.
+        """
         path = self.run_dir / "artifacts" / stage
         if not (self.run_dir / "stages" / f"{stage}.json").is_file():
-            hint = "run it first with `workbench run --stage " + stage + "`" if not self.adhoc else "pass run_dir of a run that has it"
-            raise DataError(f"stage {self.name} needs the output of {stage}, which {self.run_dir} does not have; {hint}")
+            if self.adhoc:
+                _build_adhoc(stage, self.run_dir)
+                return path
+            raise DataError(
+                f"stage {self.name} needs the output of {stage}, which {self.run_dir} does not have; "
+                f"run both with `workbench run --stage {self.name}` (required stages are added automatically)"
+            )
         return path
 
     def has_upstream(self, stage: str) -> bool:
@@ -132,3 +141,24 @@ def open_stage(name: str, *, run_dir: str = "", params: dict[str, Any] | None = 
     path = base / new_run_id(name)
     path.mkdir(parents=True, exist_ok=False)
     return StageContext(name=name, run_dir=path, params=params, adhoc=True)
+
+
+def _build_adhoc(stage_name: str, run_dir: Path) -> None:
+    """Run an upstream stage's library function in-process with its notebook defaults (ad-hoc runs only)."""
+    import importlib
+    import inspect
+
+    from ._params import declared_parameters
+    from ._stages import get_stage
+
+    stage = get_stage(stage_name)
+    for req in stage.requires:
+        if not (run_dir / "stages" / f"{req}.json").is_file():
+            _build_adhoc(req, run_dir)
+    module, func = stage.builder.split(":")
+    builder = getattr(importlib.import_module(module), func)
+    defaults = {k: v.default for k, v in declared_parameters(stage).items()}
+    accepted = inspect.signature(builder).parameters
+    kwargs = {k: v for k, v in defaults.items() if k in accepted and k != "stage"}
+    ctx = StageContext(name=stage.name, run_dir=run_dir, params=defaults, adhoc=True)
+    builder(ctx, **kwargs)

@@ -17,6 +17,7 @@ class Stage:
     title: str
     title_en: str
     requires: tuple[str, ...] = ()
+    builder: str = ""  # "module:function" the notebook calls; used to build missing upstream output ad hoc
 
     @property
     def notebook(self) -> Path:
@@ -24,7 +25,11 @@ class Stage:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("00_intake", "数据接入与校验", "Data intake and validation"),
+    Stage("00_intake", "数据接入与校验", "Data intake and validation", builder="workbench.intake.stage:run_intake_stage"),
+    Stage(
+        "01_competency_model", "胜任力模型", "Competency model", requires=("00_intake",),
+        builder="workbench.competency.stage:run_competency_stage",
+    ),
 )
 
 # Parameters every stage notebook declares and the runner sets itself.

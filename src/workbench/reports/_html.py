@@ -38,12 +38,23 @@ def notebook_to_html(notebook_path: str | Path, html_path: str | Path, *, banner
         "language_code": "zh-CN" if lang == "zh" else "en",
         "metadata": {"name": nb.metadata.get("title") or Path(notebook_path).stem},
     }
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    body, _ = exporter.from_notebook_node(_reader_view(nb), resources=resources)
     assert_offline(body)
     html_path = Path(html_path)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(body, encoding="utf-8")
     return html_path
+
+
+def _reader_view(nb):
+    """What a reader sees: no stderr streams (progress bars, library warnings stay in the .ipynb and logs)."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            cell.outputs = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    return nb
 
 
 def assert_offline(html: str) -> None:
