@@ -733,3 +733,62 @@ def test_saved_quarantine_neutralises_formulas(data, tmp_path):
     rate = saved[(saved["table"] == "ratings") & (saved["column"] == "rating")]
     assert rate[["row", "value", "reason_code"]].values.tolist() == [[str(row_of(pos)), "'+7", "out_of_range"]]
     assert not saved["value"].str.match(r"^[=+\-@]").any()
+
+
+# --- regressions found while reviewing the readers ------------------------------------------------------------
+
+from workbench.intake import read_raw_table as _read, validate_table as _validate  # noqa: E402
+
+
+def test_missing_values_in_xlsx_and_parquet_are_quarantined(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"answer_id": ["A1", "A2"], "rater_id": ["R1", None], "rating": [None, 3]})
+    for suffix, write in ((".xlsx", lambda p: frame.to_excel(p, index=False)), (".parquet", lambda p: frame.to_parquet(p, index=False))):
+        path = tmp_path / f"ratings{suffix}"
+        write(path)
+        result = _validate(_read(path, table="ratings"), "ratings")
+        assert result.rows_accepted == 0 and result.rows_quarantined == 2, suffix
+        assert set(result.quarantine["reason_code"]) == {"missing_value"}
+
+
+def test_non_finite_and_huge_numbers_are_quarantined_not_crashing(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_text("answer_id,rater_id,rating\nA1,R1,inf\nA2,R1,1e20\nA3,R1,-inf\nA4,R1,3\n", encoding="utf-8")
+    result = _validate(_read(path, table="ratings"), "ratings")
+    assert result.rows_accepted == 1 and result.rows_quarantined == 3 and result.reconciles
+    assert set(result.quarantine["reason_code"]) == {"out_of_range"}
+
+
+def test_blank_lines_keep_excel_row_numbers(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_text("answer_id,rater_id,rating\nA1,R1,3\n\nA2,R1,9\n", encoding="utf-8")
+    result = _validate(_read(path, table="ratings"), "ratings")
+    assert result.quarantine["row"].tolist() == [4]
+    assert result.rows_in == 2 and result.reconciles
+
+
+def test_record_with_extra_fields_is_quarantined_not_fatal(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_text("answer_id,rater_id,rating\nA1,R1,3\nA2,R1,4,extra\nA3,R2,5,\n", encoding="utf-8")
+    result = _validate(_read(path, table="ratings"), "ratings")
+    assert result.rows_in == 3 and result.rows_accepted == 2 and result.reconciles
+    assert result.quarantine[["row", "reason_code"]].values.tolist() == [[3, "malformed_row"]]
+
+
+def test_parquet_with_named_index_keeps_the_column(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "ratings.parquet"
+    pd.DataFrame({"answer_id": ["A1"], "rater_id": ["R1"], "rating": [3]}).set_index("answer_id").to_parquet(path)
+    result = _validate(_read(path, table="ratings"), "ratings")
+    assert result.rows_accepted == 1
+
+
+def test_utf16_and_big5_csv_are_decoded(tmp_path):
+    text = "candidate_id,role_id,name\nC1,teller,王小明\n"
+    for enc in ("utf-16", "big5"):
+        path = tmp_path / f"candidates_{enc}.csv"
+        path.write_bytes(text.encode(enc))
+        raw = _read(path, table="candidates")
+        assert raw.frame.loc[0, "name"] == "王小明", (enc, raw.encoding)

@@ -32,6 +32,7 @@ REASONS = {
     "duplicate_key": "主键重复",
     "unknown_reference": "引用的编号不存在",
     "inconsistent": "与其他字段或表不一致",
+    "malformed_row": "整行无法按表头拆分",
 }
 
 
@@ -98,16 +99,21 @@ def _coerce(contract: TableContract, frame: pd.DataFrame, problems: _Problems) -
             typed[col.name] = text.astype(object)
             continue
         if col.dtype in ("int", "float"):
-            numbers = pd.to_numeric(text, errors="coerce")
+            numbers = pd.to_numeric(text, errors="coerce").astype(float)
             failed = present & numbers.isna()
             for idx in text.index[failed]:
                 problems.add(idx, col.name, "not_integer" if col.dtype == "int" else "not_number")
+            # inf, nan spelled out, or magnitudes no rating/score can have: a value problem, never a crash
+            absurd = present & numbers.notna() & (~np.isfinite(numbers) | (numbers.abs() > 1e12))
+            for idx in text.index[absurd]:
+                problems.add(idx, col.name, "out_of_range", "非有限数或数值过大")
+            numbers = numbers.where(~absurd)
             if col.dtype == "int":
                 frac = present & numbers.notna() & (numbers != np.floor(numbers.fillna(0)))
                 for idx in text.index[frac]:
                     problems.add(idx, col.name, "not_integer")
                 numbers = numbers.where(~frac)
-                typed[col.name] = numbers.round().astype("Int64")
+                typed[col.name] = pd.array(numbers.round(), dtype="Int64")
             else:
                 typed[col.name] = numbers.astype("Float64")
         elif col.dtype == "datetime":
@@ -170,7 +176,8 @@ def validate_table(
                 continue
             code, detail = _check_code(str(case.check))
             idx = int(case.index)
-            if code == "missing_value" and raw.frame.at[idx, case.column] not in (None, "") and str(raw.frame.at[idx, case.column]).strip():
+            original = raw.frame.at[idx, case.column]
+            if code == "missing_value" and isinstance(original, str) and original.strip():
                 continue  # value was present but failed type coercion; already recorded
             problems.add(idx, str(case.column), code, detail)
 
@@ -200,6 +207,11 @@ def validate_table(
         for idx, column, code, detail in row_check(typed):
             problems.add(idx, column, code, detail)
 
+    malformed = [
+        dict(table=contract.name, source_file=source, row=row, column="(整行)", value=None, reason_code="malformed_row", reason=f"{REASONS['malformed_row']}：{why}")
+        for row, why in raw.malformed
+    ]
+    problems.records.extend(malformed)
     bad = problems.bad_index()
     accepted = typed.loc[[i for i in typed.index if i not in bad]].reset_index(drop=True)
     for col in contract.columns:
@@ -212,6 +224,6 @@ def validate_table(
         encoding=raw.encoding,
         accepted=accepted,
         quarantine=problems.frame(),
-        rows_in=len(raw.frame),
+        rows_in=len(raw.frame) + len(raw.malformed),
         extra_columns=extra,
     )
