@@ -194,6 +194,74 @@ for role_id in model.roles["role_id"]:
             ),
         ],
     ),
+    "02_question_bank": notebook(
+        "02 题库生成与评估",
+        [
+            md(
+                """
+# 题库生成与评估 / Question bank
+
+依据上一阶段的胜任力模型，为每个岗位的每项胜任力生成至少 3 道题，混合**情景题**（假设…你会如何…）、**行为题**
+（请描述一次你…）和**文化题**（价值观与文化适配），每题对应一个行为指标，并附由 BARS 推导的 1–5 分评分要点。
+生成由场景库与槽位填充完成，随机种子相同则结果相同。随后用与供应商基准评测相同的方法评估题库：覆盖度、
+合规审查（婚育、年龄、户籍地域、民族、宗教、健康残疾、性别等法律红线与题目质量）、近似重复，以及基于试测评分的题目统计。
+"""
+            ),
+            params(
+                """
+run_dir: str = ""  # run directory, set by workbench run (empty: a new ad-hoc run under reports/adhoc/)
+per_competency: int = 3  # questions per competency and role (3 to 5)
+roles: list = []  # role ids to generate for (empty: all roles)
+redundancy_threshold: float = 0.8  # cosine similarity at or above which two questions of a role count as near-duplicates
+pilot_candidates_per_role: int = 300  # simulated pilot candidates per role for item statistics (0: skip)
+plant_pilot_faults: bool = True  # plant one DIF item and one non-measuring item in the simulated pilot
+seed: int = 7  # random seed
+lang: str = "zh"  # report language: zh | en
+"""
+            ),
+            code(
+                """
+from IPython.display import display
+
+from workbench.pipeline import open_stage
+from workbench.questions.stage import bank_overview, run_question_stage
+from workbench.reports import note, section, show_table
+
+stage = open_stage(
+    "02_question_bank",
+    run_dir=run_dir,
+    params=dict(per_competency=per_competency, roles=roles, redundancy_threshold=redundancy_threshold,
+                pilot_candidates_per_role=pilot_candidates_per_role, plant_pilot_faults=plant_pilot_faults, seed=seed, lang=lang),
+)
+evaluation = run_question_stage(
+    stage, per_competency=per_competency, roles=roles, redundancy_threshold=redundancy_threshold,
+    pilot_candidates_per_role=pilot_candidates_per_role, plant_pilot_faults=plant_pilot_faults, seed=seed,
+)
+display(section("题库概况", "Bank overview", lang))
+display(show_table(bank_overview(evaluation)))
+"""
+            ),
+            code(
+                """
+if pilot_candidates_per_role and plant_pilot_faults:
+    import json
+    faults = json.loads(stage.path("pilot_faults.json").read_text(encoding="utf-8"))
+    display(note(f"说明：题目统计使用模拟试测评分。为演示检测能力，模拟时对 {', '.join(faults['dif'])} 人为植入了对女性不利的 DIF，"
+                 f"并让 {', '.join(faults['bad'])} 不测量任何能力（随机评分）；报告应当把它们标记出来。",
+                 f"Note: item statistics use simulated pilot ratings. To show what the analysis catches, {', '.join(faults['dif'])} was given a planted DIF against women "
+                 f"and {', '.join(faults['bad'])} measures nothing (random ratings); the report should flag both.", lang))
+evaluation
+"""
+            ),
+            code(
+                """
+display(section("题目样例", "Sample questions", lang))
+sample = evaluation.questions.groupby("type", group_keys=False).head(3)[["question_id", "type", "text", "rubric"]]
+display(show_table(sample))
+"""
+            ),
+        ],
+    ),
 }
 
 

@@ -30,6 +30,10 @@ STAGES: tuple[Stage, ...] = (
         "01_competency_model", "胜任力模型", "Competency model", requires=("00_intake",),
         builder="workbench.competency.stage:run_competency_stage",
     ),
+    Stage(
+        "02_question_bank", "题库生成与评估", "Question bank generation and evaluation", requires=("00_intake", "01_competency_model"),
+        builder="workbench.questions.stage:run_question_stage",
+    ),
 )
 
 # Parameters every stage notebook declares and the runner sets itself.

@@ -7,6 +7,7 @@ Example::
 """
 
 from ._config import REGION_GROUPS, SCENARIOS, CohortConfig, RaterBias, scenario_config
+from ._pilot import simulate_pilot
 from ._generator import LEVEL_PROBS, CohortSummary, generate_cohort, generate_questions, level_sd, rate, sample_levels
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "rate",
     "sample_levels",
     "scenario_config",
+    "simulate_pilot",
 ]
