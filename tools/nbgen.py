@@ -262,6 +262,105 @@ display(show_table(sample))
             ),
         ],
     ),
+    "03_scoring": notebook(
+        "03 作答评分模型",
+        [
+            md(
+                """
+# 作答评分模型 / Answer scoring
+
+以两位面试官评分的均值为目标，训练中文作答评分器（jieba/rjieba 分词的词与字 n-gram、带否定范围的胜任力证据、
+行为面试 STAR 特征；与岗位无关的句子在评分前被过滤，堆砌字数不能换来分数），并按自动评分的行业验收标准
+（ETS：QWK ≥ 0.70、r ≥ 0.70、人机一致性退化 ≤ 0.10、|SMD| ≤ 0.15、子群 |SMD| ≤ 0.10）逐项检验。
+两种留出方式：**新作答**（评分器没见过这位候选人）和**新题目**（评分器没见过这道题，相当于新题库上线）。
+"""
+            ),
+            params(
+                """
+run_dir: str = ""  # run directory, set by workbench run (empty: a new ad-hoc run under reports/adhoc/)
+model: str = "ridge"  # model family: ridge (linear, exact explanations) | hgb (gradient boosting)
+alpha: float = 1.0  # ridge penalty
+tokenizer: str = "rjieba"  # word segmentation backend: rjieba | jieba
+feature_groups: list = ["words", "chars", "evidence", "bei"]  # feature groups to use
+tuning_grid: list = [{}, {"alpha": 3.0}, {"feature_groups": ["words", "evidence", "bei"]}]  # configurations compared by grouped CV
+cv_folds: int = 3  # folds for the unseen-answer and unseen-question evaluations
+tuning_folds: int = 2  # folds for the tuning search
+learning_curve_sizes: list = [10, 25, 50]  # rated answers per question in the learning curve
+demographics: list = []  # columns for subgroup SMD (empty: all audit attributes present)
+seed: int = 7  # random seed
+lang: str = "zh"  # report language: zh | en
+"""
+            ),
+            code(
+                """
+from IPython.display import display
+
+from workbench.pipeline import open_stage
+from workbench.reports import note, section, show_figure, show_table
+from workbench.scoring import render_acceptance
+from workbench.scoring.stage import learning_curve_figure, run_scoring_stage
+
+stage = open_stage(
+    "03_scoring",
+    run_dir=run_dir,
+    params=dict(model=model, alpha=alpha, tokenizer=tokenizer, feature_groups=feature_groups, tuning_grid=tuning_grid, cv_folds=cv_folds,
+                tuning_folds=tuning_folds, learning_curve_sizes=learning_curve_sizes, demographics=demographics, seed=seed, lang=lang),
+)
+result = run_scoring_stage(
+    stage, model=model, alpha=alpha, tokenizer=tokenizer, feature_groups=feature_groups, tuning_grid=tuning_grid, cv_folds=cv_folds,
+    tuning_folds=tuning_folds, learning_curve_sizes=learning_curve_sizes, demographics=demographics, seed=seed,
+)
+display(note(f"训练与评估使用 {result.n_answers:,} 条有两位面试官评分的作答（另有 {result.left_out} 条不足两个评分，未使用）；"
+             f"所选配置：{result.params['model']}，alpha={result.params['alpha']}，特征组 {'、'.join(result.params['feature_groups'])}。"
+             f"模型文件 sha256 {result.card['sha256'][:16]}…（完整值见运行清单与模型卡）。",
+             f"{result.n_answers:,} double-rated answers used ({result.left_out} with fewer ratings left out); chosen: {result.params['model']}, "
+             f"alpha={result.params['alpha']}, features {', '.join(result.params['feature_groups'])}; model sha256 {result.card['sha256'][:16]}….", lang))
+"""
+            ),
+            code(
+                """
+from IPython.display import HTML
+
+display(section("验收表：新作答（按胜任力）", "Acceptance table: unseen answers, by competency", lang,
+                note="每条作答的机器分都来自没见过该候选人的模型（按候选人分组的交叉验证）。",
+                note_en="Every machine score comes from a model that never saw that candidate (cross-validation grouped by candidate)."))
+display(HTML(render_acceptance(result.unseen_answers, by="competency", labels=result.labels)))
+display(HTML(render_acceptance(result.unseen_answers_by_dimension, by="dimension", title="按维度汇总")))
+"""
+            ),
+            code(
+                """
+display(section("验收表：新题目（按维度）", "Acceptance table: unseen questions, by dimension", lang,
+                note="每条作答的机器分都来自没见过这道题的模型（按题目分组的交叉验证）——新题库上线时应预期的表现；目标 QWK ≥ 0.60。",
+                note_en="Every machine score comes from a model that never saw the question (grouped by question): what to expect when a new bank goes live; target QWK ≥ 0.60."))
+display(HTML(render_acceptance(result.unseen_questions_by_dimension, by="dimension")))
+hh = result.unseen_answers[result.unseen_answers["hm_meets_hh"]]
+display(note(f"人机一致性达到或超过两位面试官之间一致性的胜任力：{'、'.join(result.labels.get(c, c) for c in hh['competency']) or '无'}。",
+             f"Competencies where human–machine agreement meets or exceeds human–human: {', '.join(hh['competency']) or 'none'}.", lang))
+"""
+            ),
+            code(
+                """
+display(section("调参与学习曲线", "Tuning and learning curve", lang,
+                note="调参结果同时作为运行指标发布，可用 workbench runs compare 比较两次调参。",
+                note_en="Tuning results are published as run metrics; compare two tuning runs with workbench runs compare."))
+display(show_table(result.tuning.round(3)))
+if len(result.learning_curve):
+    show_figure(learning_curve_figure(result.learning_curve, lang=lang))
+    display(show_table(result.learning_curve.round(3)))
+"""
+            ),
+            code(
+                """
+display(section("候选人维度得分（0–100）", "Candidate dimension scores (0–100)", lang,
+                note="按胜任力模型权重在各维度内加权；综合分按维度权重加权。以下仅为分布概况，不含个人信息。",
+                note_en="Weighted within each dimension by the competency model; overall by dimension weights. Distribution only, no personal data."))
+cols = [c for c in result.candidate_scores.columns if c.startswith(("machine_", "human_"))]
+display(show_table(result.candidate_scores[cols].describe().round(1).reset_index(names="统计量")))
+"""
+            ),
+        ],
+    ),
 }
 
 

@@ -34,6 +34,10 @@ STAGES: tuple[Stage, ...] = (
         "02_question_bank", "题库生成与评估", "Question bank generation and evaluation", requires=("00_intake", "01_competency_model"),
         builder="workbench.questions.stage:run_question_stage",
     ),
+    Stage(
+        "03_scoring", "作答评分模型", "Answer scoring", requires=("00_intake", "01_competency_model"),
+        builder="workbench.scoring.stage:run_scoring_stage",
+    ),
 )
 
 # Parameters every stage notebook declares and the runner sets itself.

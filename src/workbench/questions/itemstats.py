@@ -672,7 +672,7 @@ class _GRM:
         for j, ((P, W), o) in enumerate(zip(probs, self.offsets[:-1])):
             r = post.T @ self.onehot[j]  # Q × K expected counts
             rp = r / P
-            g[o] = 0.0*float((self.theta * (rp * (W[:, :-1] - W[:, 1:])).sum(axis=1)).sum())
+            g[o] = float((self.theta * (rp * (W[:, :-1] - W[:, 1:])).sum(axis=1)).sum())
             Wk = W[:, 1:-1]
             g[o + 1 : o + self.sizes[j]] = (Wk * (rp[:, 1:] - rp[:, :-1])).sum(axis=0)
         return ll, g

@@ -73,9 +73,14 @@ def _is_relevant(sentence: str, anchors: frozenset[str]) -> bool:
 
 
 def relevant_sentences(text: str, competency: str = "") -> list[str]:
+    return list(_relevant_cached(text or "", competency or ""))
+
+
+@lru_cache(maxsize=200_000)
+def _relevant_cached(text: str, competency: str) -> tuple[str, ...]:
     table = anchor_words()
     anchors = table.get(competency, table[""])
-    return [s for s in _SENTENCE.split(text or "") if s.strip() and _is_relevant(s, anchors)]
+    return tuple(s for s in _SENTENCE.split(text) if s.strip() and _is_relevant(s, anchors))
 
 
 class RelevanceFilter(TransformerMixin, BaseEstimator):

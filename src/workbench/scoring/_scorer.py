@@ -154,7 +154,16 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         ])
 
     # -- estimator API -----------------------------------------------------------------------------------
-    def fit(self, X, y):
+    def fit(self, X, y, *, rating_scale: tuple[int, int] | None = None, single_ratings=None):
+        """Fit on answers ``X`` and their (consensus) ratings ``y``.
+
+        ``single_ratings`` (optional, the individual human ratings, any length) sets the rating distribution that
+        :meth:`predict_rating` reproduces; by default it is the distribution of ``y`` rounded. ``rating_scale``
+        defaults to the observed integer range.
+        """
+        return self._fit(X, y, rating_scale=rating_scale, single_ratings=single_ratings)
+
+    def _fit(self, X, y, *, rating_scale, single_ratings):
         self._validate_params_()
         frame = as_answer_frame(X)
         y = np.asarray(y, dtype=float)
@@ -166,10 +175,26 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
             raise ValueError(f"need at least 10 rated answers to fit, got {len(frame)}")
         self.y_min_, self.y_max_ = float(y.min()), float(y.max())
         self.offset_ = 0.0
-        self.pipeline_ = Pipeline([("features", self._features()), ("model", self._regressor())]).fit(frame, y - self.offset_)
+        features, regressor = self._features(), self._regressor()
+        matrix = features.fit_transform(frame)  # transformed once: reused for the rating cuts below
+        regressor.fit(matrix, y - self.offset_)
+        self.pipeline_ = Pipeline([("features", features), ("model", regressor)])
         self.n_features_in_ = frame.shape[1]
         self.feature_names_in_ = np.array(list(frame.columns), dtype=object)
+        # Integer ratings by equipercentile mapping: cut the continuous scores where the human rating distribution
+        # is cut, so machine ratings use the scale like raters do (rounding would squeeze them toward the middle).
+        lo, hi = rating_scale or (int(np.floor(y.min())), int(np.ceil(y.max())))
+        humans = np.round(np.asarray(single_ratings if single_ratings is not None else y, dtype=float))
+        self.rating_scale_ = (lo, hi)
+        shares = [float((humans <= k).mean()) for k in range(lo, hi)]
+        train_scores = np.clip(regressor.predict(matrix) + self.offset_, self.y_min_, self.y_max_)
+        self.rating_cuts_ = np.quantile(train_scores, shares) if len(shares) else np.array([])
         return self
+
+    def predict_rating(self, X) -> np.ndarray:
+        """Integer ratings on the human scale (equipercentile-mapped continuous scores)."""
+        scores = self.predict(X)
+        return (np.searchsorted(self.rating_cuts_, scores, side="left") + self.rating_scale_[0]).astype(int)
 
     def predict(self, X) -> np.ndarray:
         check_is_fitted(self, "pipeline_")

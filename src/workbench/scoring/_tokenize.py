@@ -45,17 +45,28 @@ def _prepare(backend: str) -> None:
 
 
 def tokenize_jieba(text: str) -> list[str]:
-    _prepare("jieba")
-    import jieba
-
-    return [t for t in jieba.lcut(text) if t.strip()]
+    return list(_jieba_cached(text))
 
 
 def tokenize_rjieba(text: str) -> list[str]:
+    return list(_rjieba_cached(text))
+
+
+# Cross-validation and learning curves refit on the same answers many times; tokens are cached per text.
+@lru_cache(maxsize=200_000)
+def _jieba_cached(text: str) -> tuple[str, ...]:
+    _prepare("jieba")
+    import jieba
+
+    return tuple(t for t in jieba.lcut(text) if t.strip())
+
+
+@lru_cache(maxsize=200_000)
+def _rjieba_cached(text: str) -> tuple[str, ...]:
     _prepare("rjieba")
     import rjieba
 
-    return [t for t in rjieba.cut(text) if t.strip()]
+    return tuple(t for t in rjieba.cut(text) if t.strip())
 
 
 def get_tokenizer(backend: str):

@@ -1,0 +1,1001 @@
+"""Batch scoring of answer files with a saved ``AnswerScorer``: streamed, bounded in memory, optionally parallel.
+
+    from workbench.scoring._batch import score_file
+    summary = score_file("models/scorer.skops", "answers.parquet", "scores.parquet",
+                         questions_path="questions.parquet", jobs=2)
+
+* **Input** CSV (``.csv``/``.csv.gz``) or Parquet, read in chunks of ``chunk_size`` rows (``ParquetFile.iter_batches``
+  / ``pandas.read_csv(chunksize=…)``), so memory does not grow with the file. The competency of each answer comes
+  from ``competency_column``; if the answers lack it, ``questions_path`` maps ``question_id`` → ``competency_id``.
+* **Output** CSV or Parquet (by suffix), written chunk by chunk in input order with ``<id_column>, row, score,
+  rating, model_sha256, model_version``. Rows that cannot be scored go to ``<out>.quarantine.csv`` with the reason
+  (formulas neutralised); nothing is dropped silently: ``rows_in = scored + quarantined``. Both files are written
+  under temporary names and only renamed into place when the whole input has been scored, so a failed run leaves
+  no partial output behind.
+* **Model** loaded with :func:`workbench.scoring._persist.load_scorer` (hash-verified against its card, library
+  versions checked, type allow-list); a tampered or card-less model raises ``IntegrityError`` before any output
+  exists. Every process that scores (the caller, each pool worker, each dask worker) loads and verifies it itself.
+* **Engines.** ``engine="local", jobs=1`` scores in this process. ``jobs>1`` uses a spawn-context process pool
+  whose workers load the model once in their initializer. ``engine="dask"`` uses ``dask.distributed``: a
+  temporary ``LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True)`` when ``scheduler`` is None
+  (workers load the model from its path), or an existing cluster via ``Client(scheduler)``. On an existing
+  cluster the model bytes and card are broadcast to the workers once (``scatter(broadcast=True)``) and each worker
+  verifies the sha256 before loading, so the model path need not be reachable from the workers; the workers must
+  run the same library versions (the card check refuses others). Input and output files are only read and
+  written by the calling process. In every engine at most ``2 × workers`` pieces are in flight, results are
+  written in input order, and the scores are identical (same code, same model, row-wise features).
+
+Speed: the per-answer cost is the scorer's (relevance filter, hand-built features, two TF-IDF transforms with
+rjieba tokenisation). For the TF-IDF steps this module uses an exact inference-time re-implementation of
+scikit-learn's n-gram counting (vectorised with numpy instead of a Python dict loop per n-gram; it feeds the
+fitted ``TfidfTransformer`` unchanged). Each scoring process checks it against ``scorer.predict`` on its first
+chunk and falls back to ``scorer.predict`` (with a warning) if anything differs; set ``WORKBENCH_SCORE_FASTPATH=0``
+to always use ``scorer.predict``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import threading
+import time
+import warnings
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from itertools import chain, repeat
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._hashing import sha256_file
+from .._tabular import escape, neutralise_formulas, write_csv_safe
+from ..errors import ConfigurationError, DataError, IntakeError
+from ._persist import card_path_for, load_scorer
+
+__all__ = ["ScoreSummary", "score_file", "MAX_ANSWER_CHARS", "QUARANTINE_REASONS"]
+
+MAX_ANSWER_CHARS = 5_000
+ENGINES = ("local", "dask")
+NO_RESPONSE = "no_response"
+QUARANTINE_REASONS = {
+    "missing_id": "作答编号为空 / missing answer id",
+    "non_text": "作答文本不是文本 / answer text is not a string",
+    "empty_text": "作答文本为空且状态不是 no_response / empty answer text while status is not no_response",
+    "text_too_long": f"作答文本超过 {MAX_ANSWER_CHARS:,} 字 / answer text longer than {MAX_ANSWER_CHARS:,} characters",
+    "unknown_competency": "胜任力缺失或不在胜任力词典中 / competency missing or not in the competency dictionary",
+}
+QUARANTINE_COLUMNS = ["source_file", "row", "id", "column", "value", "reason_code", "reason"]
+_PREVIEW = 80  # characters of an offending value kept in the quarantine (answers may hold personal data)
+_QUARANTINE_FLUSH = 5_000
+_CANARY_ROWS = 256
+_MIN_PIECE = 64
+
+
+# ------------------------------------------------------------------------------------------------------------
+# summary
+# ------------------------------------------------------------------------------------------------------------
+@dataclass
+class ScoreSummary:
+    """What one ``score_file`` call did. ``rows_in == scored + quarantined`` always holds."""
+
+    rows_in: int
+    scored: int
+    quarantined: int
+    seconds: float
+    rows_per_s: float
+    out_path: str
+    quarantine_path: str
+    model_sha256: str
+    model_version: str = ""
+    engine: str = "local"
+    jobs: int = 1
+    chunk_size: int = 0
+    startup_seconds: float = 0.0  # until the first scored chunk was written (model loading, worker start-up)
+    steady_rows_per_s: float = float("nan")  # rows after the first written chunk ÷ time after it
+    max_buffered_rows: int = 0  # most input rows held in memory at once (read but not yet written)
+    quarantine_reasons: dict = field(default_factory=dict)
+
+    @property
+    def reconciled(self) -> bool:
+        return self.rows_in == self.scored + self.quarantined
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    def _repr_html_(self) -> str:
+        rows = [
+            ("rows in", f"{self.rows_in:,}"), ("scored", f"{self.scored:,}"), ("quarantined", f"{self.quarantined:,}"),
+            ("reconciled", "✓" if self.reconciled else "✗"),
+            ("seconds", f"{self.seconds:.1f} (start-up {self.startup_seconds:.1f})"),
+            ("answers/s", f"{self.rows_per_s:,.0f} end to end, {self.steady_rows_per_s:,.0f} steady"),
+            ("engine", f"{self.engine}, jobs={self.jobs}, chunk_size={self.chunk_size:,}"),
+            ("model", f"{self.model_version} (sha256 {self.model_sha256[:16]}…)"),
+            ("output", self.out_path), ("quarantine", self.quarantine_path),
+        ]
+        rows += [(f"quarantined: {code}", f"{n:,}") for code, n in sorted(self.quarantine_reasons.items())]
+        body = "".join(f"<tr><th style='text-align:left'>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
+        return f"<table class='wb-table'><caption>batch scoring</caption><tbody>{body}</tbody></table>"
+
+
+# ------------------------------------------------------------------------------------------------------------
+# scoring one piece of answers (runs in the caller, a pool worker or a dask worker)
+# ------------------------------------------------------------------------------------------------------------
+def _ratings(scorer, frame: pd.DataFrame, scores: np.ndarray) -> np.ndarray:
+    if hasattr(scorer, "predict_rating"):
+        return np.asarray(scorer.predict_rating(frame), dtype=np.int64)
+    return np.clip(np.floor(scores + 0.5), 1, 5).astype(np.int64)
+
+
+class _ChunkScorer:
+    """Scores lists of (text, competency) with one loaded scorer; exact fast path for the TF-IDF steps."""
+
+    def __init__(self, scorer, *, fast: bool | None = None):
+        from ._scorer import as_answer_frame
+
+        self.scorer = scorer
+        self._frame = as_answer_frame
+        if fast is None:
+            fast = os.environ.get("WORKBENCH_SCORE_FASTPATH", "1").strip().lower() not in ("0", "false", "no", "off")
+        self.fast = _FastPath.build(scorer) if fast else None
+        self.checked = False
+
+    def score(self, texts: list, competencies: list) -> tuple[np.ndarray, np.ndarray]:
+        if not texts:
+            return np.empty(0, dtype=np.float64), np.empty(0, dtype=np.int64)
+        frame = self._frame(pd.DataFrame({"answer": texts, "competency": competencies}))
+        scores = None
+        if self.fast is not None:
+            try:
+                scores = self.fast.predict(frame)
+            except Exception as exc:  # a text the vectorised path cannot take (e.g. lone surrogates): exact fallback
+                warnings.warn(f"batch scoring fast path failed on a chunk ({type(exc).__name__}: {exc}); using scorer.predict for it",
+                              RuntimeWarning, stacklevel=2)
+                scores = None
+            if scores is not None and not self.checked:
+                n = min(_CANARY_ROWS, len(frame))
+                reference = np.asarray(self.scorer.predict(frame.iloc[:n]), dtype=np.float64)
+                self.checked = True
+                if not np.array_equal(reference, scores[:n]):
+                    warnings.warn("batch scoring fast path disagrees with scorer.predict; using scorer.predict from now on",
+                                  RuntimeWarning, stacklevel=2)
+                    self.fast, scores = None, None
+        if scores is None:
+            scores = np.asarray(self.scorer.predict(frame), dtype=np.float64)
+        return scores, _ratings(self.scorer, frame, scores)
+
+
+class _FastPath:
+    """``AnswerScorer.predict`` with the vectorizers' n-gram counting vectorised; everything else is the fitted steps."""
+
+    def __init__(self, pre_steps, columns, parts, model, offset, y_min, y_max):
+        self.pre_steps, self.columns, self.parts, self.model = pre_steps, columns, parts, model
+        self.offset, self.y_min, self.y_max = offset, y_min, y_max
+
+    @classmethod
+    def build(cls, scorer):
+        try:
+            from sklearn.compose import ColumnTransformer
+            from sklearn.pipeline import Pipeline
+
+            pipe = getattr(scorer, "pipeline_", None)
+            if not isinstance(pipe, Pipeline) or len(pipe.steps) != 2 or not all(hasattr(scorer, a) for a in ("offset_", "y_min_", "y_max_")):
+                return None
+            features, model = pipe.steps[0][1], pipe.steps[1][1]
+            if not isinstance(features, Pipeline):
+                return None
+            columns = features.steps[-1][1]
+            if not isinstance(columns, ColumnTransformer) or not hasattr(columns, "_hstack"):
+                return None
+            parts = []
+            for _name, transformer, cols in columns.transformers_:
+                if isinstance(transformer, str):
+                    if transformer == "drop":
+                        continue
+                    return None  # passthrough: not needed by AnswerScorer, keep the exact path
+                parts.append((transformer, cols, _counter_for(transformer)))
+            if not any(counter is not None for _, _, counter in parts):
+                return None
+            return cls([s for _, s in features.steps[:-1]], columns, parts, model, scorer.offset_, scorer.y_min_, scorer.y_max_)
+        except Exception:  # anything unexpected in the scorer's structure: use scorer.predict
+            return None
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        X = frame
+        for step in self.pre_steps:
+            X = step.transform(X)
+        blocks = []
+        for transformer, cols, counter in self.parts:
+            subset = X[cols]
+            blocks.append(counter.transform(list(subset)) if counter is not None else transformer.transform(subset))
+        matrix = self.columns._hstack(blocks, n_samples=len(frame))
+        return np.clip(self.model.predict(matrix) + self.offset, self.y_min, self.y_max)
+
+
+def _counter_for(vectorizer):
+    """An exact vectorised replacement of ``vectorizer.transform`` for a fitted Count/TfidfVectorizer, or None."""
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
+    if type(vectorizer) not in (CountVectorizer, TfidfVectorizer) or not hasattr(vectorizer, "vocabulary_"):
+        return None
+    if vectorizer.input != "content" or vectorizer.get_stop_words() is not None or not vectorizer.vocabulary_:
+        return None
+    if isinstance(vectorizer, TfidfVectorizer) and not hasattr(vectorizer, "_tfidf"):
+        return None
+    if vectorizer.analyzer == "char" and vectorizer.ngram_range[1] <= 3:
+        return _CharCounter(vectorizer)
+    if vectorizer.analyzer == "word":
+        counter = _WordCounter(vectorizer)
+        return counter if counter.ok else None
+    return None
+
+
+def _finish(vectorizer, rows: list, cols: list, n_docs: int):
+    """Counts → the same CSR scikit-learn builds (summed, sorted), then binary / tf-idf exactly as ``transform``."""
+    import scipy.sparse as sp
+
+    try:
+        from sklearn.feature_extraction.text import _align_api_if_sparse
+    except ImportError:  # older scikit-learn
+        def _align_api_if_sparse(X):
+            return X
+    r = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
+    c = np.concatenate(cols) if cols else np.empty(0, dtype=np.int64)
+    counts = sp.csr_array((np.ones(len(r), dtype=vectorizer.dtype), (r, c)), shape=(n_docs, len(vectorizer.vocabulary_)))
+    counts.sum_duplicates()  # also sorts the indices of every row
+    if vectorizer.binary:
+        counts.data.fill(1)
+    counts = _align_api_if_sparse(counts)
+    if hasattr(vectorizer, "_tfidf"):
+        return vectorizer._tfidf.transform(counts, copy=False)
+    return counts
+
+
+class _CharCounter:
+    """``analyzer="char"``: n-grams of the preprocessed text (``\\s\\s+`` → " "), n ≤ 3, looked up as packed code points."""
+
+    _SEP = np.uint64(0x1FFFFF)  # not a code point: n-grams spanning two documents never match the vocabulary
+
+    def __init__(self, vectorizer):
+        self.vectorizer = vectorizer
+        self.preprocess = vectorizer.build_preprocessor()
+        self.white_spaces = vectorizer._white_spaces
+        self.min_n, self.max_n = vectorizer.ngram_range
+        tables: dict[int, list] = {}
+        for term, j in vectorizer.vocabulary_.items():
+            key = 0
+            for ch in term:
+                key = (key << 21) | ord(ch)
+            tables.setdefault(len(term), []).append((key, j))
+        self.tables = {
+            n: (pd.Index(np.fromiter((k for k, _ in items), dtype=np.uint64, count=len(items))), np.fromiter((j for _, j in items), dtype=np.int64, count=len(items)))
+            for n, items in tables.items()
+        }
+
+    def transform(self, docs: list):
+        sub, pre = self.white_spaces.sub, self.preprocess
+        processed = [sub(" ", pre(d)) for d in docs]
+        lengths = np.fromiter(map(len, processed), dtype=np.int64, count=len(processed))
+        # one separator after every document; utf-32 gives one code point per character
+        points = np.frombuffer("\U0010ffff".join(processed + [""]).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        points[np.cumsum(lengths + 1) - 1] = self._SEP
+        starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+        total = len(points)
+        rows, cols = [], []
+        key = points.copy()
+        for n in range(1, self.max_n + 1):
+            if n > 1:
+                key = (key[: total - n + 1] << np.uint64(21)) | points[n - 1:]
+            if n < self.min_n or n not in self.tables:
+                continue
+            index, ids = self.tables[n]
+            loc = index.get_indexer(key)
+            hit = np.flatnonzero(loc >= 0)
+            rows.append(np.searchsorted(starts, hit, side="right") - 1)
+            cols.append(ids[loc[hit]])
+        return _finish(self.vectorizer, rows, cols, len(docs))
+
+
+class _WordCounter:
+    """``analyzer="word"``: the vectorizer's own tokenizer; n-grams looked up as packed token ids.
+
+    Exact as long as no token contains a space (then ``" ".join`` is invertible); a chunk where one does is
+    counted with scikit-learn's own analyzer instead.
+    """
+
+    def __init__(self, vectorizer):
+        self.vectorizer = vectorizer
+        self.preprocess = vectorizer.build_preprocessor()
+        self.tokenize = vectorizer.build_tokenizer()
+        self.min_n, self.max_n = vectorizer.ngram_range
+        unigrams, multigrams = {}, {}
+        for term, j in vectorizer.vocabulary_.items():
+            (multigrams if " " in term else unigrams)[term] = j
+        self.part: dict[str, int] = {}
+        for term in unigrams:
+            self.part.setdefault(term, len(self.part))
+        for term in multigrams:
+            for word in term.split(" "):
+                self.part.setdefault(word, len(self.part))
+        self.P = P = len(self.part)
+        self.ok = P ** self.max_n < 2**62
+        self.unigram_feature = np.full(P + 1, -1, dtype=np.int64)  # id P = a token in no vocabulary entry
+        for term, j in unigrams.items():
+            self.unigram_feature[self.part[term]] = j
+        tables: dict[int, list] = {}
+        for term, j in multigrams.items():
+            words = term.split(" ")
+            key = 0
+            for word in words:
+                key = key * P + self.part[word]
+            tables.setdefault(len(words), []).append((key, j))
+        self.tables = {
+            n: (pd.Index(np.fromiter((k for k, _ in items), dtype=np.int64, count=len(items))), np.fromiter((j for _, j in items), dtype=np.int64, count=len(items)))
+            for n, items in tables.items()
+        }
+
+    def transform(self, docs: list):
+        tokenize, pre = self.tokenize, self.preprocess
+        tokens = [tokenize(pre(d)) for d in docs]
+        flat = list(chain.from_iterable(tokens))
+        if " " in "".join(flat):
+            return self._exact(tokens)
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        P = self.P
+        ids = np.fromiter(map(self.part.get, flat, repeat(P)), dtype=np.int64, count=len(flat))
+        doc = np.repeat(np.arange(len(docs)), lengths)
+        rows, cols = [], []
+        if self.min_n <= 1:
+            feature = self.unigram_feature[ids]
+            hit = feature >= 0
+            rows.append(doc[hit])
+            cols.append(feature[hit])
+        total = len(ids)
+        key, known = ids.copy(), ids < P
+        for n in range(2, self.max_n + 1):
+            if total < n:
+                break
+            key = key[: total - n + 1] * P + ids[n - 1:]
+            known = known[: total - n + 1] & (ids[n - 1:] < P)
+            if n < self.min_n or n not in self.tables:
+                continue
+            index, feature_ids = self.tables[n]
+            loc = index.get_indexer(key)
+            hit = (loc >= 0) & known & (doc[: total - n + 1] == doc[n - 1:])
+            rows.append(doc[: total - n + 1][hit])
+            cols.append(feature_ids[loc[hit]])
+        return _finish(self.vectorizer, rows, cols, len(docs))
+
+    def _exact(self, tokens: list):
+        ngrams, vocabulary = self.vectorizer._word_ngrams, self.vectorizer.vocabulary_
+        rows, cols = [], []
+        for i, toks in enumerate(tokens):
+            found = [j for j in map(vocabulary.get, ngrams(toks)) if j is not None]
+            rows.append(np.full(len(found), i, dtype=np.int64))
+            cols.append(np.asarray(found, dtype=np.int64))
+        return _finish(self.vectorizer, rows, cols, len(tokens))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# model loading (hash-verified in every process; the deserialised model is reused while the file is unchanged)
+# ------------------------------------------------------------------------------------------------------------
+_MODEL_CACHE: dict[tuple[str, str], _ChunkScorer] = {}
+_MODEL_LOCK = threading.Lock()
+
+
+def _model_identity(model_path: Path) -> tuple[str, dict]:
+    """sha256 and card of a model whose card matches it; otherwise ``load_scorer``'s own IntegrityError."""
+    card_file = card_path_for(model_path)
+    if model_path.is_file() and card_file.is_file():
+        card = json.loads(card_file.read_text(encoding="utf-8"))
+        sha = sha256_file(model_path)
+        if sha == card.get("sha256"):
+            return sha, card
+    load_scorer(model_path)  # raises the IntegrityError that names the problem (missing file/card, modified file)
+    raise AssertionError("unreachable: load_scorer accepted a model whose card does not match")  # pragma: no cover
+
+
+def _cached_scorer(model_path: Path, sha: str) -> _ChunkScorer:
+    key = (str(model_path.resolve()), sha)
+    with _MODEL_LOCK:
+        hit = _MODEL_CACHE.get(key)
+        if hit is None:
+            hit = _ChunkScorer(load_scorer(model_path, expected_sha256=sha))
+            _MODEL_CACHE.clear()  # one model at a time: they are large
+            _MODEL_CACHE[key] = hit
+        return hit
+
+
+def _model_version(card: dict, sha: str) -> str:
+    return str(card.get("model_version") or card.get("version") or sha[:12])
+
+
+# process-pool workers ----------------------------------------------------------------------------------------
+_WORKER: dict = {}
+
+
+def _pool_init(model_path: str, sha: str) -> None:
+    try:
+        _WORKER["scorer"] = _cached_scorer(Path(model_path), sha)
+    except BaseException as exc:  # reported by the first task, so the caller sees the real error (not a broken pool)
+        _WORKER["error"] = exc
+
+
+def _pool_score(texts: list, competencies: list):
+    if "error" in _WORKER:
+        raise _WORKER["error"]
+    return _WORKER["scorer"].score(texts, competencies)
+
+
+# dask workers ------------------------------------------------------------------------------------------------
+def _dask_score(texts: list, competencies: list, ref: dict, model_bytes=None):
+    sha = ref["sha256"]
+    with _MODEL_LOCK:
+        scorer = next((s for (p, h), s in _MODEL_CACHE.items() if h == sha), None)
+    if scorer is None:
+        if model_bytes is None:
+            scorer = _cached_scorer(Path(ref["path"]), sha)
+        else:  # shipped bytes: write them with their card to a private temp dir and load them like any model file
+            with tempfile.TemporaryDirectory(prefix="workbench-model-") as tmp:
+                path = Path(tmp) / "model.skops"
+                path.write_bytes(model_bytes)
+                card_path_for(path).write_text(ref["card"], encoding="utf-8")
+                loaded = _ChunkScorer(load_scorer(path, expected_sha256=sha))
+            with _MODEL_LOCK:
+                _MODEL_CACHE.clear()
+                _MODEL_CACHE[("<shipped>", sha)] = loaded
+            scorer = loaded
+    return scorer.score(texts, competencies)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# engines: submit pieces, get results back in order
+# ------------------------------------------------------------------------------------------------------------
+class _Done:
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+class _SerialEngine:
+    workers = 1
+
+    def __init__(self, model_path: Path, sha: str):
+        self.scorer = _cached_scorer(model_path, sha)
+
+    def submit(self, texts, competencies):
+        return _Done(self.scorer.score(texts, competencies))
+
+    def close(self):
+        pass
+
+
+class _PoolEngine:
+    def __init__(self, model_path: Path, sha: str, jobs: int):
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.workers = jobs
+        self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_pool_init,
+                                        initargs=(str(model_path), sha))
+
+    def submit(self, texts, competencies):
+        return self.pool.submit(_pool_score, texts, competencies)
+
+    def close(self):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _DaskEngine:
+    def __init__(self, model_path: Path, sha: str, card: dict, jobs: int, scheduler):
+        import logging
+
+        from dask.distributed import Client, LocalCluster
+
+        self.cluster = None
+        self.own_client = True
+        if scheduler is None:
+            self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+                                        silence_logs=logging.ERROR)
+            self.client = Client(self.cluster)
+            self.ref = {"path": str(model_path.resolve()), "sha256": sha}
+            self.model = None
+        else:
+            if isinstance(scheduler, Client):
+                self.client, self.own_client = scheduler, False
+            else:
+                self.client = Client(scheduler)
+            # the workers may not see this file system: ship the verified bytes once to every worker
+            data = model_path.read_bytes()
+            if sha256_file(model_path) != sha:  # pragma: no cover - changed between checks
+                load_scorer(model_path, expected_sha256=sha)
+            self.ref = {"sha256": sha, "card": card_path_for(model_path).read_text(encoding="utf-8")}
+            self.model = self.client.scatter(data, broadcast=True, hash=False)
+        n_workers = len(self.client.scheduler_info().get("workers", {})) or jobs
+        self.workers = max(jobs, n_workers)
+
+    def submit(self, texts, competencies):
+        if self.model is None:
+            return self.client.submit(_dask_score, texts, competencies, self.ref, pure=False)
+        return self.client.submit(_dask_score, texts, competencies, self.ref, self.model, pure=False)
+
+    def close(self):
+        if self.own_client:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+# ------------------------------------------------------------------------------------------------------------
+# reading and checking the input
+# ------------------------------------------------------------------------------------------------------------
+def _file_kind(path: Path, what: str) -> str:
+    name = path.name.lower()
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith((".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz", ".csv.zst")):
+        return "csv"
+    raise (DataError if what == "input" else ConfigurationError)(
+        f"{what} file {path} must be CSV (.csv) or Parquet (.parquet); got {path.suffix or 'no suffix'}"
+    )
+
+
+def _csv_encoding(path: Path) -> str:
+    """utf-8 (with or without BOM) or, failing that, gb18030 — the two encodings Chinese HR exports use."""
+    if path.suffix.lower() != ".csv":
+        return "utf-8-sig"  # compressed: pandas decompresses; assume UTF-8
+    import codecs
+
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 20)
+    try:
+        codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        try:
+            codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
+            return "gb18030"
+        except UnicodeDecodeError as exc:
+            raise IntakeError(f"{path} is neither UTF-8 nor GB18030 text: {exc}", file=str(path)) from exc
+
+
+def _columns_of(path: Path, kind: str) -> list[str]:
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return list(pq.ParquetFile(path).schema_arrow.names)
+        except Exception as exc:
+            raise IntakeError(f"cannot read {path} as Parquet: {exc}", file=str(path)) from exc
+    try:
+        header = pd.read_csv(path, nrows=0, encoding=_csv_encoding(path))
+    except IntakeError:
+        raise
+    except Exception as exc:
+        raise IntakeError(f"cannot read {path} as CSV: {exc}", file=str(path)) from exc
+    return [str(c) for c in header.columns]
+
+
+def _require_columns(path: Path, present: list[str], needed: dict[str, str]) -> None:
+    for column, role in needed.items():
+        if column not in present:
+            raise IntakeError(
+                f"{path} has no column {column!r} ({role}); columns: {', '.join(present)}", file=str(path), column=column
+            )
+
+
+def _read_chunks(path: Path, kind: str, columns: list[str], chunk_size: int):
+    """Yield dicts column → list of Python values, ``chunk_size`` rows at a time."""
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_size, columns=columns):
+            yield {name: batch.column(name).to_pylist() for name in columns}
+        return
+    try:
+        reader = pd.read_csv(path, chunksize=chunk_size, usecols=columns, dtype=str, keep_default_na=False, na_filter=False,
+                             encoding=_csv_encoding(path))
+        with reader:
+            for frame in reader:
+                yield {name: frame[name].tolist() for name in columns}
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise IntakeError(f"cannot read {path} as CSV: {exc}", file=str(path)) from exc
+
+
+def _load_question_map(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        raise IntakeError(f"questions file not found: {path}", file=str(path))
+    kind = _file_kind(path, "input")
+    present = _columns_of(path, kind)
+    _require_columns(path, present, {"question_id": "question id", "competency_id": "competency of the question"})
+    mapping: dict[str, str] = {}
+    for chunk in _read_chunks(path, kind, ["question_id", "competency_id"], 50_000):
+        for qid, cid in zip(chunk["question_id"], chunk["competency_id"]):
+            if qid is not None and cid is not None:
+                mapping[str(qid).strip()] = str(cid).strip()
+    return mapping
+
+
+def _known_competencies() -> frozenset[str]:
+    from ..competency import load_dictionary
+
+    return frozenset(load_dictionary().competencies)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or (isinstance(value, str) and not value.strip())
+
+
+def _preview(value) -> str:
+    text = value if isinstance(value, str) else f"<{type(value).__name__}> {value!r}"
+    return text if len(text) <= _PREVIEW else text[:_PREVIEW] + f"…（共 {len(text):,} 字）"
+
+
+class _Checker:
+    """Splits a chunk into scorable rows and quarantine records (one record per row, every problem listed)."""
+
+    def __init__(self, *, source: str, id_column: str, text_column: str, competency_column: str | None,
+                 question_map: dict | None, known: frozenset | None):
+        self.source, self.id_column, self.text_column = source, id_column, text_column
+        self.competency_column, self.question_map, self.known = competency_column, question_map, known
+
+    def check(self, chunk: dict, first_row: int):
+        ids, texts = chunk[self.id_column], chunk[self.text_column]
+        n = len(ids)
+        statuses = chunk.get("status", repeat(None, n))
+        if self.question_map is not None:
+            comp_source = chunk["question_id"]
+        elif self.competency_column is not None:
+            comp_source = chunk[self.competency_column]
+        else:
+            comp_source = repeat("", n)
+        keep_rows, keep_ids, keep_texts, keep_comps, problems = [], [], [], [], []
+        qmap, known = self.question_map, self.known
+        for i, (rid, text, status, comp) in enumerate(zip(ids, texts, statuses, comp_source)):
+            codes, columns, values = [], [], []
+            if _missing(rid):
+                codes.append("missing_id"), columns.append(self.id_column), values.append("" if rid is None else _preview(rid))
+            if text is None or (isinstance(text, float) and math.isnan(text)) or isinstance(text, str):
+                if text is None or not isinstance(text, str) or not text.strip():
+                    if not (isinstance(status, str) and status.strip() == NO_RESPONSE):
+                        codes.append("empty_text"), columns.append(self.text_column), values.append("")
+                    text = ""
+                elif len(text) > MAX_ANSWER_CHARS:
+                    codes.append("text_too_long"), columns.append(self.text_column), values.append(_preview(text))
+            else:
+                codes.append("non_text"), columns.append(self.text_column), values.append(_preview(text))
+            if qmap is not None:
+                qid = None if _missing(comp) else str(comp).strip()
+                cid = qmap.get(qid) if qid is not None else None
+                if cid is None or cid not in known:
+                    codes.append("unknown_competency"), columns.append("question_id")
+                    values.append(f"question_id {qid!r} → {cid!r}" if qid is not None else "")
+                comp = cid
+            elif self.competency_column is not None:
+                cid = None if _missing(comp) else str(comp).strip()
+                if cid is None or cid not in known:
+                    codes.append("unknown_competency"), columns.append(self.competency_column)
+                    values.append("" if cid is None else _preview(cid))
+                comp = cid
+            if codes:
+                problems.append({
+                    "source_file": self.source, "row": first_row + i, "id": None if rid is None else str(rid),
+                    "column": ";".join(columns), "value": " | ".join(v for v in values if v),
+                    "reason_code": ";".join(codes), "reason": "；".join(QUARANTINE_REASONS[c] for c in codes),
+                })
+                continue
+            keep_rows.append(first_row + i)
+            keep_ids.append(rid)
+            keep_texts.append(text)
+            keep_comps.append(comp)
+        return keep_rows, keep_ids, keep_texts, keep_comps, problems
+
+
+# ------------------------------------------------------------------------------------------------------------
+# writing
+# ------------------------------------------------------------------------------------------------------------
+class _OutputWriter:
+    """Scores to a temporary file next to the target, renamed into place by ``commit``."""
+
+    def __init__(self, path: Path, kind: str, id_column: str, id_type, meta: dict):
+        self.path, self.kind, self.id_column, self.id_type, self.meta = path, kind, id_column, id_type, meta
+        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        self.handle = None
+        self.writer = None
+
+    def _schema(self):
+        import pyarrow as pa
+
+        return pa.schema(
+            [(self.id_column, self.id_type), ("row", pa.int64()), ("score", pa.float64()), ("rating", pa.int64()),
+             ("model_sha256", pa.string()), ("model_version", pa.string())],
+            metadata={b"workbench.batch_scoring": json.dumps(self.meta, ensure_ascii=False).encode("utf-8")},
+        )
+
+    def open(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.kind == "parquet":
+            import pyarrow.parquet as pq
+
+            self.writer = pq.ParquetWriter(self.tmp, self._schema(), compression="zstd")
+        else:
+            self.handle = open(self.tmp, "w", encoding="utf-8-sig", newline="")
+            self.handle.write(",".join([self.id_column, "row", "score", "rating", "model_sha256", "model_version"]) + "\n")
+
+    def write(self, ids, rows, scores, ratings, sha: str, version: str):
+        if self.writer is None and self.handle is None:
+            self.open()
+        n = len(rows)
+        if self.kind == "parquet":
+            import pyarrow as pa
+
+            ids = [v if v is None or isinstance(v, int) or not self._int_ids() else int(v) for v in ids] if self._int_ids() else [str(v) for v in ids]
+            table = pa.table(
+                {self.id_column: pa.array(ids, type=self.id_type), "row": pa.array(rows, type=pa.int64()),
+                 "score": pa.array(scores, type=pa.float64()), "rating": pa.array(ratings, type=pa.int64()),
+                 "model_sha256": pa.array([sha] * n, type=pa.string()), "model_version": pa.array([version] * n, type=pa.string())},
+                schema=self._schema(),
+            )
+            self.writer.write_table(table)
+        else:
+            frame = pd.DataFrame({self.id_column: pd.Series([str(v) for v in ids], dtype=object), "row": rows, "score": scores,
+                                  "rating": ratings, "model_sha256": sha, "model_version": version})
+            neutralise_formulas(frame).to_csv(self.handle, header=False, index=False, lineterminator="\n")
+
+    def _int_ids(self) -> bool:
+        import pyarrow as pa
+
+        return pa.types.is_integer(self.id_type)
+
+    def commit(self):
+        if self.writer is None and self.handle is None:
+            self.open()  # no scorable rows: still write a file with the header
+        self._close()
+        os.replace(self.tmp, self.path)
+
+    def _close(self):
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+    def abort(self):
+        self._close()
+        self.tmp.unlink(missing_ok=True)
+
+
+class _QuarantineWriter:
+    """Quarantine records, flushed in blocks (the first through ``write_csv_safe``, then appended the same way)."""
+
+    def __init__(self, path: Path, id_column: str):
+        self.path, self.id_column = path, id_column
+        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        self.buffer: list[dict] = []
+        self.started = False
+        self.count = 0
+        self.reasons: Counter = Counter()
+
+    def add(self, records: list[dict]):
+        for record in records:
+            self.reasons.update(record["reason_code"].split(";"))
+        self.count += len(records)
+        self.buffer.extend(records)
+        if len(self.buffer) >= _QUARANTINE_FLUSH:
+            self.flush()
+
+    def _frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(self.buffer, columns=QUARANTINE_COLUMNS).astype({"row": "int64"})
+        return frame.rename(columns={"id": self.id_column}) if self.id_column not in QUARANTINE_COLUMNS else frame
+
+    def flush(self):
+        if not self.started:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_csv_safe(self._frame(), self.tmp)
+            self.started = True
+        elif self.buffer:
+            with open(self.tmp, "a", encoding="utf-8", newline="") as handle:
+                neutralise_formulas(self._frame()).to_csv(handle, header=False, index=False, lineterminator="\n")
+        self.buffer = []
+
+    def commit(self):
+        self.flush()
+        os.replace(self.tmp, self.path)
+
+    def abort(self):
+        self.tmp.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the public function
+# ------------------------------------------------------------------------------------------------------------
+def score_file(
+    model_path,
+    answers_path,
+    out_path,
+    *,
+    jobs: int = 1,
+    engine: str = "local",
+    scheduler: str | None = None,
+    chunk_size: int = 20_000,
+    text_column: str = "answer_text",
+    id_column: str = "answer_id",
+    competency_column: str | None = "competency_id",
+    questions_path: str | None = None,
+    progress: bool = True,
+) -> ScoreSummary:
+    """Score every answer of a CSV/Parquet file with a saved scorer; stream the scores to ``out_path``.
+
+    Parameters
+    ----------
+    model_path : a ``.skops`` scorer with its ``.card.json`` (see ``save_scorer``); refused if modified.
+    answers_path : CSV or Parquet with ``id_column`` and ``text_column`` (optional ``status``: ``no_response`` rows may
+        have empty text and are scored as the empty answer).
+    out_path : ``.csv`` or ``.parquet``; the quarantine goes to ``<out_path>.quarantine.csv``.
+    jobs : scoring processes (``local``) or LocalCluster workers (``dask``).
+    engine : ``"local"`` or ``"dask"``.
+    scheduler : dask scheduler address (or a ``distributed.Client``) to join; None starts a LocalCluster.
+    chunk_size : rows read, checked and written at a time; parallel engines split each chunk across the workers.
+    competency_column : column holding the competency id; if the answers lack it, pass ``questions_path``
+        (a questions table with ``question_id, competency_id``); None scores without competency (not recommended:
+        the evidence features and relevance anchors then use the union over all competencies).
+    progress : show a tqdm progress bar (rows).
+
+    Raises
+    ------
+    IntegrityError : the model file or its card is missing, modified, or from other library versions.
+    DataError (IntakeError) : the answers (or questions) file is missing or unreadable, or lacks a required column.
+    ConfigurationError : bad engine, jobs, chunk size or output suffix.
+    """
+    start = time.perf_counter()
+    if engine not in ENGINES:
+        raise ConfigurationError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ConfigurationError(f"jobs must be a positive integer, got {jobs!r}")
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ConfigurationError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    if scheduler is not None and engine != "dask":
+        raise ConfigurationError("scheduler is only used with engine='dask'")
+    model_path, answers_path, out_path = Path(model_path), Path(answers_path), Path(out_path)
+    out_kind = _file_kind(out_path, "output")
+    quarantine_path = Path(f"{out_path}.quarantine.csv")
+
+    # input: the file and its columns ------------------------------------------------------------------------
+    if not answers_path.is_file():
+        raise IntakeError(f"answers file not found: {answers_path}", file=str(answers_path))
+    if answers_path.resolve() == out_path.resolve():
+        raise ConfigurationError(f"out_path must differ from the answers file ({out_path})")
+    in_kind = _file_kind(answers_path, "input")
+    present = _columns_of(answers_path, in_kind)
+    _require_columns(answers_path, present, {id_column: "answer id", text_column: "answer text"})
+    read = [id_column, text_column] + (["status"] if "status" in present else [])
+    question_map = None
+    known = None
+    if competency_column is not None and competency_column in present:
+        read.append(competency_column)
+        known = _known_competencies()
+    elif questions_path is not None:
+        question_map = _load_question_map(Path(questions_path))
+        _require_columns(answers_path, present, {"question_id": f"maps answers to {questions_path}"})
+        read.append("question_id")
+        known = _known_competencies()
+    elif competency_column is not None:
+        raise IntakeError(
+            f"{answers_path} has no column {competency_column!r} (the competency of each answer); pass questions_path "
+            f"(a questions table with question_id, competency_id) to map question_id → competency, or competency_column=None "
+            f"to score without competency",
+            file=str(answers_path), column=competency_column,
+        )
+    read = list(dict.fromkeys(read))
+    id_type = _id_arrow_type(answers_path, in_kind, id_column)
+
+    # model: verified before anything is written ---------------------------------------------------------------
+    sha, card = _model_identity(model_path)
+    version = _model_version(card, sha)
+
+    total = None
+    if in_kind == "parquet":
+        import pyarrow.parquet as pq
+
+        total = pq.ParquetFile(answers_path).metadata.num_rows
+    meta = {"model_sha256": sha, "model_version": version, "model_file": model_path.name, "answers_file": answers_path.name,
+            "engine": engine, "jobs": jobs, "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    checker = _Checker(source=answers_path.name, id_column=id_column, text_column=text_column,
+                       competency_column=competency_column if question_map is None and competency_column in present else None,
+                       question_map=question_map, known=known)
+    output = _OutputWriter(out_path, out_kind, id_column, id_type, meta)
+    quarantine = _QuarantineWriter(quarantine_path, id_column)
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, unit="rows", unit_scale=True, desc="scoring", disable=not progress, leave=False)
+    runner = None
+    rows_in = scored = 0
+    buffered = max_buffered = 0
+    first_write = None
+    rows_at_first_write = 0
+    try:
+        if engine == "local" and jobs == 1:
+            runner = _SerialEngine(model_path, sha)
+        elif engine == "local":
+            runner = _PoolEngine(model_path, sha, jobs)
+        else:
+            runner = _DaskEngine(model_path, sha, card, jobs, scheduler)
+        max_in_flight = 2 * runner.workers
+        pending: deque = deque()  # (rows, ids, [future, …], input rows of the chunk); written strictly in order
+        in_flight = 0
+
+        def write_head():
+            nonlocal in_flight, scored, buffered, first_write, rows_at_first_write
+            rows, ids, futures, chunk_rows = pending.popleft()
+            results = [f.result() for f in futures]
+            in_flight -= len(futures)
+            scores = np.concatenate([r[0] for r in results]) if results else np.empty(0)
+            ratings = np.concatenate([r[1] for r in results]) if results else np.empty(0, dtype=np.int64)
+            if rows:
+                output.write(ids, rows, scores, ratings, sha, version)
+            scored += len(rows)
+            buffered -= chunk_rows
+            bar.update(chunk_rows)
+            if first_write is None and rows:
+                first_write, rows_at_first_write = time.perf_counter(), scored
+
+        for chunk in _read_chunks(answers_path, in_kind, read, chunk_size):
+            n = len(chunk[id_column])
+            rows, ids, texts, comps, problems = checker.check(chunk, rows_in)
+            del chunk
+            rows_in += n
+            buffered += n
+            max_buffered = max(max_buffered, buffered)
+            quarantine.add(problems)
+            n_pieces = 1 if runner.workers == 1 else max(1, min(runner.workers, len(texts) // _MIN_PIECE))
+            step = math.ceil(len(texts) / n_pieces) if texts else 0
+            futures = [runner.submit(texts[i:i + step], comps[i:i + step]) for i in range(0, len(texts), step)] if texts else []
+            pending.append((rows, ids, futures, n))
+            in_flight += len(futures)
+            del texts, comps
+            while pending and (in_flight > max_in_flight or (runner.workers == 1)):
+                write_head()
+        while pending:
+            write_head()
+        output.commit()
+        quarantine.commit()
+    except BaseException:
+        output.abort()
+        quarantine.abort()
+        raise
+    finally:
+        bar.close()
+        if runner is not None:
+            runner.close()
+
+    seconds = time.perf_counter() - start
+    startup = (first_write - start) if first_write is not None else seconds
+    after = scored - rows_at_first_write
+    steady = after / (seconds - startup) if after > 0 and seconds > startup else float("nan")
+    quarantined = quarantine.count
+    if rows_in != scored + quarantined:  # pragma: no cover - an internal error, never expected
+        raise DataError(f"row counts do not reconcile: {rows_in} in, {scored} scored, {quarantined} quarantined")
+    return ScoreSummary(
+        rows_in=rows_in, scored=scored, quarantined=quarantined, seconds=seconds,
+        rows_per_s=rows_in / seconds if seconds > 0 else float("nan"), out_path=str(out_path), quarantine_path=str(quarantine_path),
+        model_sha256=sha, model_version=version, engine=engine, jobs=jobs, chunk_size=chunk_size, startup_seconds=startup,
+        steady_rows_per_s=steady, max_buffered_rows=max_buffered, quarantine_reasons=dict(quarantine.reasons),
+    )
+
+
+def _id_arrow_type(path: Path, kind: str, id_column: str):
+    import pyarrow as pa
+
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        t = pq.ParquetFile(path).schema_arrow.field(id_column).type
+        if pa.types.is_integer(t):
+            return pa.int64()
+    return pa.string()
