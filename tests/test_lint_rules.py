@@ -1,9 +1,10 @@
 """The question lint (workbench.questions.lint): rule file validation and the engine on a development set.
 
 The development set below is what the lexicons were tuned on: indirect paraphrases that ask the *candidate* about
-protected attributes, and legitimate banking questions that mention ages, regions, health, ethnicity, religion or
-gender of customers, colleagues or scenarios. A separate held-out set is used for acceptance; these tests guard
-the behaviour the rules were designed for.
+protected attributes (VIOLATIONS), legitimate banking questions that mention ages, regions, health, ethnicity,
+religion or gender of customers, colleagues or scenarios (CLEAN), and one short probe per lexicon entry
+(LEXICON_PROBES). The later rounds were written blind against the lexicons of the time and then used to widen them.
+A separate held-out set is used for acceptance; these tests guard the behaviour the rules were designed for.
 """
 
 from __future__ import annotations
@@ -1196,6 +1197,131 @@ CLEAN += [
     "你如何看待本地老家具企业的转型升级？",
 ]
 
+VIOLATIONS += [
+    ("客户经理需要经常应酬，不知道你男友会不会介意？", "marriage_childbearing"),
+    ("我们网点的同事大多是本地人，你是本地的吗？", "region"),
+    ("信贷岗位出差频繁，请问你家里孩子几岁了，有老人帮忙带吗？", "age"),
+    ("理财经理需要长期稳定，你近几年有没有结婚生子的计划？", "marriage_childbearing"),
+    ("我们的客户以老年人为主，你这么年轻，今年二十几？", "age"),
+    ("考虑到夜班安排，你的身体有没有什么需要我们照顾的情况？", "health"),
+    ("作为柜员需要长时间点钞，你的手有没有什么旧伤或疾病？", "health"),
+    ("你在简历里没写民族，能补充一下吗？", "ethnicity"),
+    ("听说你们那儿信佛的人多，你自己信吗？", "region"),
+    ("我们食堂不提供清真餐，你会有困难吗？", "religion"),
+    ("女性客户经理做对公业务会不会吃亏？你怎么看自己的劣势？", "gender"),
+    ("你是单亲家庭长大的吗？", "region"),
+    ("你父母离婚了吗？", "marriage_childbearing"),
+    ("你打算几岁要小孩？", "marriage_childbearing"),
+    ("请问你的身份证号码是多少？我们核对一下年龄。", "age"),
+    ("你已经三十五了，为什么还要从头开始？", "age"),
+    ("你是从哪所高中毕业的，在哪个县？", "region"),
+    ("你家里兄弟几个？你是老大吗？", "marriage_childbearing"),
+    ("你有没有在服用精神类药物？", "health"),
+    ("你的血压和血糖正常吗？", "health"),
+    ("近期是否考虑要小孩？", "marriage_childbearing"),
+    ("准备什么时候当父母？", "marriage_childbearing"),
+    ("有没有当妈妈的打算？", "marriage_childbearing"),
+    ("父母着急你的婚事吗？", "marriage_childbearing"),
+    ("家人有没有给你介绍对象？", "marriage_childbearing"),
+    ("两年内会不会考虑生育？", "marriage_childbearing"),
+    ("有家庭了吗？", "marriage_childbearing"),
+    ("结婚没？", "marriage_childbearing"),
+    ("你爱人在什么单位？", "marriage_childbearing"),
+    ("你配偶在哪高就？", "marriage_childbearing"),
+    ("小孩几岁，平时谁照看？", "marriage_childbearing"),
+    ("你是什么属相？", "age"),
+    ("年方几何？", "age"),
+    ("九零后吧？", "age"),
+    ("35+了吗？", "age"),
+    ("过了35吗？", "age"),
+    ("家是本地的吗？", "region"),
+    ("户口在本市吗？", "region"),
+    ("你是当地人吗？", "region"),
+    ("你是外来人口吗？", "region"),
+    ("你是哪个民族的？", "ethnicity"),
+    ("你有信教吗？", "religion"),
+    ("平时有没有宗教活动？", "religion"),
+    ("身体有没有不好的地方？", "health"),
+    ("有没有传染性疾病？", "health"),
+    ("你有没有乙肝？", "health"),
+    ("女生适合这个岗位吗？", "gender"),
+    ("你作为女孩子，能不能适应？", "gender"),
+    ("这个岗位招男不招女，你还想试试吗？", "gender"),
+    ("你的婚事家里着急吗？", "marriage_childbearing"),
+    ("家里给你安排相亲了吗？", "marriage_childbearing"),
+    ("你们家那位做什么工作？", "marriage_childbearing"),
+    ("你这年龄段的人一般都结婚了吧？", "age"),
+    ("你父母是做什么的，家在哪里？", "region"),
+    ("你平常去不去庙里拜拜？", "religion"),
+    ("你是否曾因病长期请假？", "health"),
+    ("你有没有住院史？", "health"),
+    ("你的听力视力都正常吗？", "health"),
+    ("入职后会不会马上怀孕？", "marriage_childbearing"),
+    ("你是80后还是70后？", "age"),
+    ("近期有无生子打算？", "marriage_childbearing"),
+    ("你打算几年后要宝宝？", "marriage_childbearing"),
+    ("家里人是不是急着让你结婚？", "marriage_childbearing"),
+    ("你男朋友在哪座城市工作？", "marriage_childbearing"),
+    ("请问你的爱人目前在哪个单位上班？", "marriage_childbearing"),
+    ("你们家孩子现在谁在照顾？", "marriage_childbearing"),
+    ("您结婚了没有？", "marriage_childbearing"),
+    ("你今年芳龄几何？", "age"),
+    ("请问你属什么？", "age"),
+    ("你是九五后还是零零后？", "age"),
+    ("你有没有超过三十五周岁？", "age"),
+    ("你的年纪是多少？", "age"),
+    ("你老家在什么地方？", "region"),
+    ("你家乡是哪个省的？", "region"),
+    ("你的民族是什么？", "ethnicity"),
+    ("你信仰宗教吗？", "religion"),
+    ("你能吃猪肉吗？", "religion"),
+    ("你有没有慢性疾病？", "health"),
+    ("你的身体状况怎么样？", "health"),
+    ("你携带乙肝病毒吗？", "health"),
+    ("入职体检你能通过吗？", "health"),
+    ("女孩子能吃得了跑业务的苦吗？", "gender"),
+    ("这个岗位更适合男性，你怎么看？", "gender"),
+]
+
+CLEAN += [
+    "客户经理需要经常应酬，你会如何把握商务接待的合规边界？",
+    "我们网点的客户大多是本地老人，你会如何提升服务质量？",
+    "信贷岗位出差频繁，你会如何安排好自己的工作节奏？",
+    "理财经理需要长期稳定地维护客户，你会如何建立客户信任？",
+    "我们的客户以老年人为主，你会如何设计适老化服务？",
+    "考虑到夜班安排，你会如何保证自己的工作状态？",
+    "作为柜员需要长时间点钞，你会如何保证准确率？",
+    "开户时客户不愿意填写民族信息，你会如何处理？",
+    "一位信佛的客户希望理财收益用于寺庙捐赠，你如何提示风险？",
+    "某清真食品企业申请流动资金贷款，你会重点关注什么？",
+    "女性客户更关注理财安全性，你会如何设计产品组合？",
+    "一位单亲妈妈申请助学贷款，你会如何帮助她准备材料？",
+    "客户父母离婚后要求分割共同账户资金，你会如何处理？",
+    "一位客户想为刚出生的小孩开立账户，需要哪些材料？",
+    "客户提供的身份证号码与系统记录不一致，你会如何核查？",
+    "客户已经65岁了，还想申请经营贷，你会如何评估？",
+    "客户的孩子在县城读高中，想办理学费代扣，你如何办理？",
+    "某家族企业兄弟几人共同经营，授信时你会注意什么？",
+    "客户在服用精神类药物，家属要求代为处理理财，你怎么办？",
+    "一位客户说自己血压高，在网点排队时感到头晕，你会怎么做？",
+    "七十多岁的老人要买高风险产品，你如何做适当性管理？",
+    "一位六十多岁的客户想把养老钱投入私募，你会怎么办？",
+    "少数民族客户看不懂汉字合同，你会如何处理？",
+    "客户因病住院无法按时还款，你怎么处理？",
+    "你如何为视力障碍的客户提供服务？",
+    "外地客户想在本地开户，需要核实哪些信息？",
+    "某市分行不良贷款率上升，你会如何分析？",
+    "客户说自己信仰基督教，不愿参加周日的客户活动，你会怎么安排？",
+    "借款人去世后，其配偶要求继续还款，你会怎么处理？",
+    "一位怀孕的客户在网点排队，你会如何安排？",
+    "客户的户籍地与居住地不一致，开户时要注意什么？",
+    "为老年客户提供上门服务时，你会注意哪些合规要求？",
+    "客户年满65岁后申请信用卡被拒，你如何解释？",
+    "客户带着残疾的儿子来办理监护业务，你需要哪些材料？",
+    "客户的妻子代其办理业务，你会如何核实？",
+]
+
+
 # Short direct questions, one per lexicon entry (checked as one test: all must be flagged).
 LEXICON_PROBES = [
     "你有男朋友了吗？", "你有女朋友了吗？", "你有对象吗？", "你结婚了吗？", "你婚否？", "你成家了没？",
@@ -1426,7 +1552,7 @@ def test_public_knowledge_is_fine(text):
     assert "inside_knowledge" not in _ids(text)
 
 
-def test_clean_synthetic_templates_have_no_quality_warnings_except_type_free():
+def test_project_question_templates_have_no_findings():
     texts = [
         ("请描述一次你推动风险问题得到及时处置的经历：当时是什么情况，你具体做了什么，结果如何？", "行为"),
         ("假设你发现同事在私下向客户推荐行外的高收益产品，你会如何处理？请说明你的考虑。", "情景"),
@@ -1529,7 +1655,8 @@ def test_legal_bases_cite_the_expected_articles():
     assert "第三十一条" in basis["region"]
     assert "第二十八条" in basis["ethnicity"]
     assert "第二十九条" in basis["health"] and "第三十条" in basis["health"] and "残疾人保障法" in basis["health"]
-    assert "宗教" in load_rules()[[r.id for r in load_rules()].index("religion")].title
+    titles = {r.id: r.title for r in load_rules()}
+    assert "宗教" in titles["religion"] and "民族" in titles["ethnicity"] and "户籍" in titles["region"]
 
 
 def test_every_pattern_in_the_file_compiles():
@@ -1575,14 +1702,10 @@ def _rule(raw, rid):
         (lambda raw: _rule(raw, "too_short").update(check="nonsense"), "unknown check"),
         (lambda raw: _rule(raw, "region").update(check="closed"), "must be 'sensitive'"),
         (lambda raw: _rule(raw, "too_long")["match"].update(max_chars="many"), "max_chars"),
-        (lambda raw: _rule(raw, "health").update(id="health"), None),  # unchanged: loads fine
     ],
 )
 def test_malformed_rule_names_file_and_rule(tmp_path, mutate, expect):
     p = _write_rules(tmp_path, mutate)
-    if expect is None:
-        assert load_rules(p)
-        return
     with pytest.raises(DataError) as info:
         load_rules(p)
     msg = str(info.value)

@@ -282,10 +282,10 @@ model: str = "ridge"  # model family: ridge (linear, exact explanations) | hgb (
 alpha: float = 1.0  # ridge penalty
 tokenizer: str = "rjieba"  # word segmentation backend: rjieba | jieba
 feature_groups: list = ["words", "chars", "evidence", "bei"]  # feature groups to use
-tuning_grid: list = [{}, {"alpha": 3.0}, {"feature_groups": ["words", "evidence", "bei"]}]  # configurations compared by grouped CV
-cv_folds: int = 3  # folds for the unseen-answer and unseen-question evaluations
+tuning_grid: list = [{}, {"alpha": 3.0}]  # configurations compared by grouped CV (each overrides the parameters above)
+cv_folds: int = 2  # folds for the unseen-answer and unseen-question evaluations
 tuning_folds: int = 2  # folds for the tuning search
-learning_curve_sizes: list = [10, 25, 50]  # rated answers per question in the learning curve
+learning_curve_sizes: list = [10, 25]  # rated answers per question in the learning curve
 demographics: list = []  # columns for subgroup SMD (empty: all audit attributes present)
 seed: int = 7  # random seed
 lang: str = "zh"  # report language: zh | en
@@ -357,6 +357,72 @@ display(section("候选人维度得分（0–100）", "Candidate dimension score
                 note_en="Weighted within each dimension by the competency model; overall by dimension weights. Distribution only, no personal data."))
 cols = [c for c in result.candidate_scores.columns if c.startswith(("machine_", "human_"))]
 display(show_table(result.candidate_scores[cols].describe().round(1).reset_index(names="统计量")))
+"""
+            ),
+        ],
+    ),
+    "05_fairness_audit": notebook(
+        "05 公平性与合规审计",
+        [
+            md(
+                """
+# 公平性与合规审计 / Fairness and compliance audit
+
+面向合规审阅人：按性别、年龄段、户籍类型、生源地区、民族、院校层次、残疾及其交叉组合，检验“进入下一轮”的决定
+（按岗位取机器综合分前 N%）和各维度得分是否对某一人群不利。下方为完整的审计报告（不含个人信息与代码），
+同一份报告也以独立 HTML 保存在运行目录中，并在防篡改的审计日志中登记。
+"""
+            ),
+            params(
+                """
+run_dir: str = ""  # run directory, set by workbench run (empty: a new ad-hoc run under reports/adhoc/)
+attributes: list = ["gender", "age_band", "hukou_type", "region", "ethnicity", "school_tier", "disability"]  # audited attributes
+intersections: list = [["gender", "hukou_type"]]  # attribute combinations audited together
+advance_top_share: float = 0.2  # share of each role that advances (top by machine overall score)
+min_share: float = 0.02  # categories under this share of known values are excluded from ratios (LL144)
+alpha: float = 0.05  # significance level after Holm correction
+n_boot: int = 100  # bootstrap resamples for intervals
+suppress_below: int = 5  # cells with fewer people are suppressed in the published report
+mitigation: bool = True  # retrain the scorer without regional proxy terms and compare
+mitigation_folds: int = 2  # cross-validation folds for the mitigation comparison
+audit_log: str = ""  # audit log file (empty: reports/audit_log.jsonl)
+seed: int = 7  # random seed
+lang: str = "zh"  # report language: zh | en
+"""
+            ),
+            code(
+                """
+from IPython.display import display
+
+from workbench.fairness.stage import run_audit_stage
+from workbench.pipeline import open_stage
+from workbench.reports import note
+
+stage = open_stage(
+    "05_fairness_audit",
+    run_dir=run_dir,
+    params=dict(attributes=attributes, intersections=intersections, advance_top_share=advance_top_share, min_share=min_share, alpha=alpha,
+                n_boot=n_boot, suppress_below=suppress_below, mitigation=mitigation, mitigation_folds=mitigation_folds, audit_log=audit_log, seed=seed, lang=lang),
+)
+audit = run_audit_stage(
+    stage, attributes=attributes, intersections=intersections, advance_top_share=advance_top_share, min_share=min_share, alpha=alpha,
+    n_boot=n_boot, suppress_below=suppress_below, mitigation=mitigation, mitigation_folds=mitigation_folds, audit_log=audit_log, seed=seed, lang=lang,
+)
+display(note(f"审计记录已写入审计日志（第 {stage.metrics['audit_log_seq']} 条），日志校验{'通过' if stage.metrics['audit_log_ok'] else '失败'}；"
+             "用 workbench audit verify 可随时校验。",
+             f"Recorded in the audit log (entry {stage.metrics['audit_log_seq']}); verification {'passed' if stage.metrics['audit_log_ok'] else 'FAILED'}; "
+             "check it any time with workbench audit verify.", lang))
+audit
+"""
+            ),
+            code(
+                """
+from workbench.fairness.stage import distribution_figures
+from workbench.reports import section, show_figure
+
+display(section("得分分布（按性别、生源地区）", "Score distributions by gender and home region", lang))
+for figure in distribution_figures(stage, ("gender", "region"), lang=lang):
+    show_figure(figure)
 """
             ),
         ],

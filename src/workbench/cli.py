@@ -65,6 +65,9 @@ _H = {
     "data_dir": ("包含六张输入表的目录", "folder holding the six input tables"),
     "stages": ("列出流水线阶段及其参数", "list pipeline stages and their parameters"),
     "bench": ("供应商题目集基准评测", "vendor question-set benchmark"),
+    "audit": ("审计日志", "audit log"),
+    "audit_verify": ("校验防篡改审计日志（哈希链）", "verify the tamper-evident audit log (hash chain)"),
+    "audit_log": ("日志文件（默认 reports/audit_log.jsonl）", "log file (default reports/audit_log.jsonl)"),
     "bench_questions": ("评估一个题目集，输出评分卡（JSON + HTML）", "evaluate one question set into a scorecard (JSON + HTML)"),
     "bench_set": ("题目集文件（CSV/XLSX/Parquet；列：question_id, role, competency, type, text, 可选 rubric）", "question set file (CSV/XLSX/Parquet; columns question_id, role, competency, type, text, optional rubric)"),
     "bench_pilot": ("试测评分文件（candidate_id, question_id, rating, 可选 rater_id 与人口学列）", "pilot ratings (candidate_id, question_id, rating, optional rater_id and attribute columns)"),
@@ -137,6 +140,11 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     intake.add_argument("data_dir", help=h("data_dir"))
 
     sub.add_parser("stages", help=h("stages"), description=h("stages"))
+
+    audit = sub.add_parser("audit", help=h("audit"), description=h("audit"))
+    asub = audit.add_subparsers(dest="audit_command", metavar="ACTION")
+    av = asub.add_parser("verify", help=h("audit_verify"), description=h("audit_verify"))
+    av.add_argument("log", nargs="?", default=None, help=h("audit_log"))
 
     bench = sub.add_parser("bench", help=h("bench"), description=h("bench"))
     bsub = bench.add_subparsers(dest="bench_command", metavar="ACTION")
@@ -247,6 +255,21 @@ def _cmd_stages(lang: str) -> int:
     return 0
 
 
+def _cmd_audit(args, lang: str) -> int:
+    from .fairness import verify_audit_log
+    from .fairness.stage import default_audit_log
+
+    log = Path(args.log) if args.log else default_audit_log()
+    result = verify_audit_log(log)
+    if result.ok:
+        print((f"审计日志完好：{log}，共 {result.n_records} 条记录，最后哈希 {result.last_hash[:16]}…" if lang == "zh"
+               else f"audit log intact: {log}, {result.n_records} records, last hash {result.last_hash[:16]}…"))
+        return 0
+    print((f"审计日志被篡改或损坏：{log}，第 {result.first_bad_seq} 条起：{result.reason}" if lang == "zh"
+           else f"audit log tampered or damaged: {log}, from entry {result.first_bad_seq}: {result.reason}"), file=sys.stderr)
+    return 1
+
+
 def _cmd_bench(args, parser) -> int:
     from .bench import benchmark_question_set, build_leaderboard
 
@@ -299,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_stages(lang)
         if args.command == "bench":
             return _cmd_bench(args, parser)
+        if args.command == "audit":
+            return _cmd_audit(args, lang)
         parser.print_help()
         return 0
     except WorkbenchError as exc:

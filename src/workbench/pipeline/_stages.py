@@ -38,6 +38,10 @@ STAGES: tuple[Stage, ...] = (
         "03_scoring", "作答评分模型", "Answer scoring", requires=("00_intake", "01_competency_model"),
         builder="workbench.scoring.stage:run_scoring_stage",
     ),
+    Stage(
+        "05_fairness_audit", "公平性与合规审计", "Fairness and compliance audit", requires=("00_intake", "01_competency_model", "03_scoring"),
+        builder="workbench.fairness.stage:run_audit_stage",
+    ),
 )
 
 # Parameters every stage notebook declares and the runner sets itself.

@@ -50,9 +50,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._hashing import sha256_file
+from .._hashing import sha256_bytes, sha256_file
 from .._tabular import escape, neutralise_formulas, write_csv_safe
-from ..errors import ConfigurationError, DataError, IntakeError
+from ..errors import ConfigurationError, DataError, IntakeError, IntegrityError
 from ._persist import card_path_for, load_scorer
 
 __all__ = ["ScoreSummary", "score_file", "MAX_ANSWER_CHARS", "QUARANTINE_REASONS"]
@@ -123,10 +123,38 @@ class ScoreSummary:
 # ------------------------------------------------------------------------------------------------------------
 # scoring one piece of answers (runs in the caller, a pool worker or a dask worker)
 # ------------------------------------------------------------------------------------------------------------
-def _ratings(scorer, frame: pd.DataFrame, scores: np.ndarray) -> np.ndarray:
+def _rating_rule(scorer):
+    """(frame, scores) → integer ratings: the scorer's ``predict_rating`` without predicting a second time."""
+    cuts, scale = getattr(scorer, "rating_cuts_", None), getattr(scorer, "rating_scale_", None)
+    if cuts is not None and scale is not None:  # AnswerScorer.predict_rating: equipercentile cuts of the scores
+        cuts, low = np.asarray(cuts), int(scale[0])
+        return lambda frame, scores: (np.searchsorted(cuts, scores, side="left") + low).astype(np.int64)
     if hasattr(scorer, "predict_rating"):
-        return np.asarray(scorer.predict_rating(frame), dtype=np.int64)
-    return np.clip(np.floor(scores + 0.5), 1, 5).astype(np.int64)
+        try:
+            scorer.predict_rating(pd.DataFrame({"answer": ["。"], "competency": [""]}))
+            return lambda frame, scores: np.asarray(scorer.predict_rating(frame), dtype=np.int64)
+        except AttributeError:  # a scorer saved before it had rating cuts
+            pass
+    return lambda frame, scores: np.clip(np.floor(scores + 0.5), 1, 5).astype(np.int64)
+
+
+def _per_text_caches() -> list:
+    """lru caches keyed by answer text in the scorer's modules (kept for cross-validation refits).
+
+    Batch scoring sees every text once, so they only cost memory; they are emptied after every chunk.
+    """
+    from functools import _lru_cache_wrapper
+
+    from . import _features, _relevance, _tokenize
+
+    caches = []
+    for module in (_tokenize, _relevance, _features):
+        for obj in vars(module).values():
+            if isinstance(obj, _lru_cache_wrapper):
+                maxsize = obj.cache_info().maxsize
+                if maxsize is None or maxsize > 1_000:
+                    caches.append(obj)
+    return caches
 
 
 class _ChunkScorer:
@@ -137,6 +165,8 @@ class _ChunkScorer:
 
         self.scorer = scorer
         self._frame = as_answer_frame
+        self._rating = _rating_rule(scorer)
+        self._caches = _per_text_caches()
         if fast is None:
             fast = os.environ.get("WORKBENCH_SCORE_FASTPATH", "1").strip().lower() not in ("0", "false", "no", "off")
         self.fast = _FastPath.build(scorer) if fast else None
@@ -145,26 +175,43 @@ class _ChunkScorer:
     def score(self, texts: list, competencies: list) -> tuple[np.ndarray, np.ndarray]:
         if not texts:
             return np.empty(0, dtype=np.float64), np.empty(0, dtype=np.int64)
+        try:
+            return self._score(texts, competencies)
+        finally:
+            for cache in self._caches:
+                cache.cache_clear()
+
+    def _score(self, texts: list, competencies: list) -> tuple[np.ndarray, np.ndarray]:
         frame = self._frame(pd.DataFrame({"answer": texts, "competency": competencies}))
         scores = None
         if self.fast is not None:
             try:
                 scores = self.fast.predict(frame)
-            except Exception as exc:  # a text the vectorised path cannot take (e.g. lone surrogates): exact fallback
-                warnings.warn(f"batch scoring fast path failed on a chunk ({type(exc).__name__}: {exc}); using scorer.predict for it",
-                              RuntimeWarning, stacklevel=2)
-                scores = None
-            if scores is not None and not self.checked:
+            except Exception as exc:  # e.g. a text with lone surrogates (no utf-32 form): the exact path from now on
+                warnings.warn(f"batch scoring fast path failed ({type(exc).__name__}: {exc}); using scorer.predict from now on",
+                              RuntimeWarning, stacklevel=3)
+                self.fast, scores = None, None
+        ratings = None
+        if scores is not None:
+            ratings = self._rating(frame, scores)
+            if not self.checked:  # canary: the first rows of the first chunk through the scorer's own methods
                 n = min(_CANARY_ROWS, len(frame))
-                reference = np.asarray(self.scorer.predict(frame.iloc[:n]), dtype=np.float64)
+                head = frame.iloc[:n]
+                same = np.array_equal(np.asarray(self.scorer.predict(head), dtype=np.float64), scores[:n])
+                if same and hasattr(self.scorer, "predict_rating"):
+                    try:
+                        same = np.array_equal(np.asarray(self.scorer.predict_rating(head), dtype=np.int64), ratings[:n])
+                    except AttributeError:
+                        pass
                 self.checked = True
-                if not np.array_equal(reference, scores[:n]):
-                    warnings.warn("batch scoring fast path disagrees with scorer.predict; using scorer.predict from now on",
-                                  RuntimeWarning, stacklevel=2)
+                if not same:
+                    warnings.warn("batch scoring fast path disagrees with the scorer's own predict; using scorer.predict from now on",
+                                  RuntimeWarning, stacklevel=3)
                     self.fast, scores = None, None
         if scores is None:
             scores = np.asarray(self.scorer.predict(frame), dtype=np.float64)
-        return scores, _ratings(self.scorer, frame, scores)
+            ratings = self._rating(frame, scores)
+        return scores, ratings
 
 
 class _FastPath:
@@ -511,8 +558,8 @@ class _DaskEngine:
                 self.client = Client(scheduler)
             # the workers may not see this file system: ship the verified bytes once to every worker
             data = model_path.read_bytes()
-            if sha256_file(model_path) != sha:  # pragma: no cover - changed between checks
-                load_scorer(model_path, expected_sha256=sha)
+            if sha256_bytes(data) != sha:  # the file changed since it was checked
+                raise IntegrityError(f"{model_path.name} changed while scoring started (sha256 {sha256_bytes(data)[:16]}… ≠ {sha[:16]}…)")
             self.ref = {"sha256": sha, "card": card_path_for(model_path).read_text(encoding="utf-8")}
             self.model = self.client.scatter(data, broadcast=True, hash=False)
         n_workers = len(self.client.scheduler_info().get("workers", {})) or jobs
@@ -733,7 +780,8 @@ class _OutputWriter:
         if self.kind == "parquet":
             import pyarrow as pa
 
-            ids = [v if v is None or isinstance(v, int) or not self._int_ids() else int(v) for v in ids] if self._int_ids() else [str(v) for v in ids]
+            if not pa.types.is_integer(self.id_type):
+                ids = [v if isinstance(v, str) else str(v) for v in ids]
             table = pa.table(
                 {self.id_column: pa.array(ids, type=self.id_type), "row": pa.array(rows, type=pa.int64()),
                  "score": pa.array(scores, type=pa.float64()), "rating": pa.array(ratings, type=pa.int64()),
@@ -742,14 +790,9 @@ class _OutputWriter:
             )
             self.writer.write_table(table)
         else:
-            frame = pd.DataFrame({self.id_column: pd.Series([str(v) for v in ids], dtype=object), "row": rows, "score": scores,
+            frame = pd.DataFrame({self.id_column: pd.Series([v if isinstance(v, str) else str(v) for v in ids], dtype=object), "row": rows, "score": scores,
                                   "rating": ratings, "model_sha256": sha, "model_version": version})
             neutralise_formulas(frame).to_csv(self.handle, header=False, index=False, lineterminator="\n")
-
-    def _int_ids(self) -> bool:
-        import pyarrow as pa
-
-        return pa.types.is_integer(self.id_type)
 
     def commit(self):
         if self.writer is None and self.handle is None:
@@ -959,7 +1002,8 @@ def score_file(
             pending.append((rows, ids, futures, n))
             in_flight += len(futures)
             del texts, comps
-            while pending and (in_flight > max_in_flight or (runner.workers == 1)):
+            # at most two chunks (2 × workers pieces) are read but not yet written: memory does not grow with the file
+            while pending and (runner.workers == 1 or in_flight >= max_in_flight or len(pending) >= max_in_flight):
                 write_head()
         while pending:
             write_head()

@@ -86,8 +86,9 @@ def _relevant_cached(text: str, competency: str) -> tuple[str, ...]:
 class RelevanceFilter(TransformerMixin, BaseEstimator):
     """DataFrame (answer, competency) → same frame with irrelevant sentences removed and ``n_relevant`` added."""
 
-    def __init__(self, *, enabled: bool = True):
+    def __init__(self, *, enabled: bool = True, mask_terms: tuple = ()):
         self.enabled = enabled
+        self.mask_terms = mask_terms
 
     def fit(self, X, y=None):
         self.n_features_in_ = X.shape[1]
@@ -95,6 +96,11 @@ class RelevanceFilter(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         out = X.copy()
+        if self.mask_terms:  # proxy terms (e.g. dialect words) removed before anything else sees the text
+            import re as _re
+
+            pattern = _re.compile("|".join(_re.escape(t) for t in sorted(self.mask_terms, key=len, reverse=True)))
+            out["answer"] = [pattern.sub("", t or "") for t in out["answer"]]
         if not self.enabled:
             out["n_relevant"] = np.log1p([len(_SENTENCE.split(t or "")) for t in out["answer"]])
             return out

@@ -67,6 +67,8 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         Word n-grams, character n-grams, dictionary evidence with negation scope, behavioural-interview cues.
     word_ngram_max, char_ngram_max, min_df, max_features : text vectoriser settings.
     svd_components, hgb_max_iter, hgb_learning_rate : settings of the ``hgb`` model.
+    mask_terms : tuple of str
+        Terms removed from every answer before scoring (e.g. regional dialect words that proxy for home region).
     random_state : int
 
     Examples
@@ -91,8 +93,10 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         hgb_learning_rate: float = 0.08,
         text_norm: str | None = "l2",
         relevance_filter: bool = True,
+        mask_terms: tuple = (),
         random_state: int = 0,
     ):
+        self.mask_terms = mask_terms
         self.text_norm = text_norm
         self.relevance_filter = relevance_filter
         self.model = model
@@ -143,7 +147,7 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
             parts.append(("bei", Pipeline([("count", BEIFeatures()), ("scale", StandardScaler())]), ["answer"]))
         parts.append(("relevant", StandardScaler(), ["n_relevant"]))
         columns = ColumnTransformer(parts, sparse_threshold=1.0 if self.model == "ridge" else 0.0, n_jobs=None)
-        return Pipeline([("relevance", RelevanceFilter(enabled=self.relevance_filter)), ("columns", columns)])
+        return Pipeline([("relevance", RelevanceFilter(enabled=self.relevance_filter, mask_terms=tuple(self.mask_terms))), ("columns", columns)])
 
     def _regressor(self):
         if self.model == "ridge":
