@@ -89,27 +89,54 @@ _SENT_END = set("。!?;\n")
 _CLAUSE_END = _SENT_END | set(",:")
 _QUOTE_PAIRS = {"“": "”", "‘": "’", "「": "」", "『": "』", '"': '"'}
 _QUOTE_CHARS = frozenset("“”‘’「」『』\"'")
-_DIRECT_Q_NOT = re.compile(r"怎么办|如何|怎么处理|怎样处理|处置|应对")
+_DIRECT_Q_NOT = re.compile(
+    r"怎么办|如何|怎么处理|怎样处理|处置|应对"
+    r"|\bhow (?:would|will|do|should|can|could) you (?:handle|deal|respond|approach|manage|explain|help|serve)"
+    r"|\bwhat (?:would|will|should) you do\b", re.ASCII)
 _DIRECT_Q_END = re.compile(r"(吗|么|嘛|呢|没有|没|不)$")
-_DIRECT_Q_WORDS = re.compile(r"有没有|是否|是不是|会不会|能不能|能否|可不可以|行不行|打算|计划|准备|考虑|谁带|谁照顾|多大|几岁|哪")
+_DIRECT_Q_WORDS = re.compile(
+    r"有没有|是否|是不是|会不会|能不能|能否|可不可以|行不行|打算|计划|准备|考虑|谁带|谁照顾|多大|几岁|哪"
+    # an English clause opening with an auxiliary or a wh-word and ending in "?" is a question put to the listener
+    r"|^(?:(?:so|and|also|btw|ok|okay|well|just|but) )?(?:any|are|is|do|does|did|have|has|had|will|would|can|could"
+    r"|should|may|how|what|when|where|which|who|whose)\b", re.ASCII)
 _QUESTION_END = re.compile(r"(吗|么|嘛|呢)$")
+# between an English modifier and its head noun: up to two more words that are not function words or verbs
+_EN_COMPOUND_GAP = re.compile(
+    r" (?:(?!(?:you|your|we|our|i|my|he|she|they|to|for|of|in|on|at|with|from|by|and|or|but|is|are|was|were|be|been"
+    r"|do|does|did|have|has|had|can|could|will|would|should|may|might|must|who|which|that|what|how|when|where|why"
+    r"|if|so|not|no|any|some|a|an|the)\b)[a-z0-9'-]+ ){0,2}", re.ASCII)
 
 
 # Colloquial forms → the written forms the lexicons use (啥时候 → 什么时候, 咋样 → 怎么样, 哪儿 → 哪里).
 _COLLOQUIAL = {"啥": "什么", "咋": "怎么"}
 
 
+_LATIN = frozenset("abcdefghijklmnopqrstuvwxyz0123456789'")
+
+
 def _normalise(text: str) -> tuple[str, list[int]]:
-    """Normalised text and, for every normalised character, its index in the original."""
+    """Normalised text and, for every normalised character, its index in the original.
+
+    Whitespace is dropped, except that one space is kept between two Latin words ("where are you from"), so the
+    English lexicons can use ``\\b`` (rule patterns are compiled with ``re.ASCII``: a Chinese character next to a
+    Latin letter is a word boundary too, as in "本地hukou").
+    """
     out: list[str] = []
     idx: list[int] = []
+    gap = -1  # index of the last whitespace skipped since the previous kept character
     for i, ch in enumerate(text):
         if ch.isspace() or ch in _ZERO_WIDTH:
+            if ch.isspace():
+                gap = i
             continue
         n = unicodedata.normalize("NFKC", ch)
         if len(n) != 1:
             n = ch
         n = n.lower().translate(_TRAD)
+        if gap >= 0 and out and out[-1] in _LATIN and n in _LATIN:
+            out.append(" ")
+            idx.append(gap)
+        gap = -1
         if n == "儿" and out and out[-1] == "哪":
             n = "里"
         for c in _COLLOQUIAL.get(n, n):
@@ -160,7 +187,7 @@ class _Targeting:
 
 def _compile(pattern: str, where: str, path: Path) -> re.Pattern:
     try:
-        return re.compile(pattern)
+        return re.compile(pattern, re.ASCII)  # \b, \w: Latin words only (Chinese characters are boundaries)
     except re.error as exc:
         raise DataError(f"{path}: {where}: invalid regular expression {pattern!r}: {exc}") from exc
 
@@ -469,9 +496,12 @@ class _Doc:
         m = ms[k]
         c0, _ = self.clause_span(m.start)
         if m.kind == "refl":
+            # 自己/本人 follows the nearest person before it in the sentence ("客户身份证显示……，但本人看起来很年轻":
+            # 本人 is the customer); with no one before it, it is the candidate
+            s0, _ = self.sentence_span(m.start)
             for j in range(k - 1, -1, -1):
                 p = ms[j]
-                if p.start < c0:
+                if p.start < s0:
                     break
                 if p.kind in ("you", "third"):
                     return self._resolve(ms, j, tg)
@@ -490,9 +520,10 @@ class _Doc:
                 before = self.t[window_start: a - 1]
                 ms = self.mentions(tg)
                 s0 = self.sentence_span(a - 1)[0]
-                # the quote follows a third party directly (回答客户“……”) …
+                # the quote follows a third party directly (回答客户“……”), or the 你 a third party speaks to
+                # (客户问你：“……” / a customer asks you "…") …
                 nearest = [j for j, m in enumerate(ms) if s0 <= m.start and m.end <= a - 1 and m.kind != "rel"]
-                if nearest and ms[nearest[-1]].kind == "third" and self._resolve(ms, nearest[-1], tg) == "third":
+                if nearest and self._resolve(ms, nearest[-1], tg) == "third":
                     return True
                 # … or a third party's speech verb (客户问你：“……”)
                 verb = tg.speech_before_quote.search(before)
@@ -542,15 +573,20 @@ class _Doc:
         return self._resolve(ms, prior[-1], tg)
 
     def modifies_head(self, end: int, tg: _Targeting, skip: tuple = ()) -> bool:
-        """Is the phrase ending at `end` a modifier of a following noun (75岁的老年客户, 少数民族聚居地区)?"""
+        """Is the phrase ending at `end` a modifier of a following noun (75岁的老年客户, 少数民族聚居地区,
+        "wedding photography business")?"""
         _, c1 = self.clause_span(max(end - 1, 0))
-        limit = min(c1, end + 10)
+        english = end < len(self.t) and self.t[end] == " "
+        limit = min(c1, end + (24 if english else 10))
         for j in range(end, limit + 1):
             if j < c1 and not any(a <= j < b for a, b in skip) and tg.head.match(self.t, j, c1):
                 # quotation marks and other sensitive phrases in between are coordination ("90后""00后"员工)
                 gap = "".join(c for k, c in enumerate(self.t[end:j], end)
                               if c not in _QUOTE_CHARS and not any(a <= k < b for a, b in skip))
-                # a short gap (聚居, 活动) or an attributive/coordinating link (的, 、, 和) — not a whole predicate
+                # a short gap (聚居, 活动) or an attributive/coordinating link (的, 、, 和) — not a whole predicate;
+                # in English a noun compound of at most two more words ("wedding photography business")
+                if english:
+                    return bool(_EN_COMPOUND_GAP.fullmatch(gap))
                 return len(gap) <= 2 or any(c in gap for c in "的、和与及或")
             if j >= c1 or self.t[j] in tg.breakers:
                 return False

@@ -280,7 +280,8 @@ def _counter_for(vectorizer):
 
 
 def _finish(vectorizer, rows: list, cols: list, n_docs: int):
-    """Counts → the same CSR scikit-learn builds (summed, sorted), then binary / tf-idf exactly as ``transform``."""
+    """Hits (document, feature) → the CSR scikit-learn builds (counts summed, indices sorted), then binary / tf-idf
+    exactly as ``transform`` does. One sort of the packed (document, feature) keys does the grouping."""
     import scipy.sparse as sp
 
     try:
@@ -288,16 +289,30 @@ def _finish(vectorizer, rows: list, cols: list, n_docs: int):
     except ImportError:  # older scikit-learn
         def _align_api_if_sparse(X):
             return X
-    r = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
-    c = np.concatenate(cols) if cols else np.empty(0, dtype=np.int64)
-    counts = sp.csr_array((np.ones(len(r), dtype=vectorizer.dtype), (r, c)), shape=(n_docs, len(vectorizer.vocabulary_)))
-    counts.sum_duplicates()  # also sorts the indices of every row
+    n_features = len(vectorizer.vocabulary_)
+    key = np.concatenate([r * n_features + c for r, c in zip(rows, cols)]) if rows else np.empty(0, dtype=np.int64)
+    key.sort()
+    if len(key):
+        first = np.empty(len(key), dtype=bool)
+        first[0] = True
+        np.not_equal(key[1:], key[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        counts = np.diff(np.append(starts, len(key))).astype(vectorizer.dtype)
+        unique = key[starts]
+    else:
+        counts, unique = np.empty(0, dtype=vectorizer.dtype), key
+    doc = unique // n_features
+    indices_dtype = np.int32 if len(unique) < np.iinfo(np.int32).max and n_features < np.iinfo(np.int32).max else np.int64
+    indptr = np.zeros(n_docs + 1, dtype=indices_dtype)
+    np.cumsum(np.bincount(doc, minlength=n_docs), out=indptr[1:])
+    X = sp.csr_array((counts, (unique - doc * n_features).astype(indices_dtype), indptr), shape=(n_docs, n_features))
+    X.has_sorted_indices = True
     if vectorizer.binary:
-        counts.data.fill(1)
-    counts = _align_api_if_sparse(counts)
+        X.data.fill(1)
+    X = _align_api_if_sparse(X)
     if hasattr(vectorizer, "_tfidf"):
-        return vectorizer._tfidf.transform(counts, copy=False)
-    return counts
+        return vectorizer._tfidf.transform(X, copy=False)
+    return X
 
 
 class _CharCounter:

@@ -1,0 +1,183 @@
+"""AnswerScorer: estimator contract, input validation, padding, negation, tokenizer parity, persistence, metrics."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import cohen_kappa_score
+
+from workbench.errors import IntegrityError
+from workbench.intake import resolve_sources, run_intake
+from workbench.scoring import AnswerScorer, acceptance_table, load_scorer, qwk, save_scorer, tokenize_jieba, tokenize_rjieba
+from workbench.scoring.stage import answer_dataset
+
+# Irrelevant text a candidate might append; none of it is in the synthetic phrase banks.
+PADDING = (
+    "我平时喜欢周末去爬山，也喜欢看看纪录片。最近在学做饭，感觉挺有意思的。",
+    "今天天气不错，适合出去走走。听说这个城市的小吃很有名，有机会一定要尝尝。",
+    "昨晚的球赛踢得真精彩，最后一分钟绝杀。我的室友是个篮球迷，经常拉我去看比赛。",
+    "小时候我住在外婆家，门口有一棵很大的桂花树，每年秋天都特别香。",
+)
+
+
+@pytest.fixture(scope="module")
+def dataset(fair_cohort):
+    data, _ = answer_dataset(run_intake(resolve_sources(fair_cohort)).tables)
+    return data
+
+
+@pytest.fixture(scope="module")
+def split(dataset):
+    cands = dataset["candidate_id"].unique()
+    rng = np.random.default_rng(0)
+    test_c = set(rng.choice(cands, size=len(cands) // 4, replace=False))
+    train = dataset[~dataset["candidate_id"].isin(test_c)].head(9000)
+    test = dataset[dataset["candidate_id"].isin(test_c)].head(3000)
+    return train, test
+
+
+@pytest.fixture(scope="module")
+def scorer(split):
+    train, _ = split
+    return AnswerScorer().fit(train[["answer", "competency"]], train["human"], rating_scale=(1, 5), single_ratings=np.r_[train["human1"], train["human2"]])
+
+
+def test_estimator_contract():
+    params = inspect.signature(AnswerScorer.__init__).parameters
+    assert all(p.kind == p.KEYWORD_ONLY for name, p in params.items() if name != "self")
+    est = AnswerScorer(alpha=2.0)
+    assert est.get_params()["alpha"] == 2.0
+    est.set_params(alpha=5.0)
+    assert clone(est).get_params()["alpha"] == 5.0 and not hasattr(clone(est), "pipeline_")
+    with pytest.raises(NotFittedError):
+        est.predict(["你好"])
+
+
+def test_fitted_attributes_end_with_underscore(scorer):
+    fitted = [k for k in vars(scorer) if k.endswith("_")]
+    assert {"pipeline_", "y_min_", "y_max_", "rating_cuts_"} <= set(fitted)
+    assert set(vars(scorer)) - set(fitted) == set(scorer.get_params())  # __init__ only assigns parameters
+
+
+def test_invalid_input_says_what_to_do(scorer):
+    with pytest.raises(ValueError, match="'answer'"):
+        scorer.predict(pd.DataFrame({"text": ["x"]}))
+    with pytest.raises(TypeError, match="wrap it in a list"):
+        scorer.predict("单个字符串")
+    with pytest.raises(TypeError, match="must be text"):
+        scorer.predict([1, 2])
+    with pytest.raises(ValueError, match="one rating per answer"):
+        AnswerScorer().fit(["a"] * 20, [1, 2])
+    with pytest.raises(ValueError, match="tokenizer must be one of"):
+        AnswerScorer(tokenizer="spacy").fit(["我先核实了身份"] * 20, np.arange(20) % 5 + 1)
+
+
+def test_plain_sequence_input_and_scale(scorer, split):
+    _, test = split
+    scores = scorer.predict(list(test["answer"][:20]))
+    assert scores.shape == (20,) and scores.dtype == float
+    assert scores.min() >= 1 and scores.max() <= 5
+    ratings = scorer.predict_rating(test[["answer", "competency"]])
+    assert set(np.unique(ratings)) <= {1, 2, 3, 4, 5}
+
+
+def test_agreement_with_humans_on_unseen_candidates(scorer, split):
+    _, test = split
+    ratings = scorer.predict_rating(test[["answer", "competency"]])
+    hm = np.mean([qwk(ratings, test["human1"]), qwk(ratings, test["human2"])])
+    hh = qwk(test["human1"], test["human2"])
+    assert hm >= 0.70, hm
+    assert hh - hm <= 0.10
+
+
+def test_padding_does_not_buy_score(scorer, split):
+    _, test = split
+    sample = test.sample(400, random_state=1)
+    base = scorer.predict(sample[["answer", "competency"]])
+    sd = test["human"].std()
+    for pad in PADDING:
+        padded = scorer.predict(sample.assign(answer=sample["answer"] + pad)[["answer", "competency"]])
+        assert ((padded - base) / sd).max() <= 0.10, pad
+
+
+def test_negated_compliance_answer_scores_lower(scorer):
+    pairs = [
+        ("遇到熟客要求代签，我不会睁一只眼闭一只眼，会坚持让客户本人签字，并把情况如实报告给主管。",
+         "遇到熟客要求代签，我会睁一只眼闭一只眼，帮客户签一下，也不用报告给主管。"),
+        ("领导暗示先办后补，我没有照做，而是按制度办，把资料补齐后才办理，过程全部留痕。",
+         "领导暗示先办后补，我就照做了，资料后来再补，也没有留痕。"),
+        ("客户想让我私下承诺保本，我明确拒绝了，并按规定做了双录和风险提示。",
+         "客户想让我私下承诺保本，我就答应了，双录和风险提示也省掉了。"),
+    ]
+    frame = pd.DataFrame([(a, "compliance_awareness") for pair in pairs for a in pair], columns=["answer", "competency"])
+    scores = scorer.predict(frame)
+    for i in range(len(pairs)):
+        assert scores[2 * i] > scores[2 * i + 1], (pairs[i], scores[2 * i], scores[2 * i + 1])
+
+
+def test_tokenizer_backends_agree_on_chinese_text():
+    sample = [
+        "我先通过联网核查系统核验了客户身份证件，又调阅了该账户近三个月的交易流水。",
+        "客户坚持要求代签风险揭示书，我明确拒绝并请客户本人签字，同时做了双录。",
+        "这件事让我明白，合规是底线，再熟的客户也不能破例。",
+        "大额现金存取要按规定登记，发现拆分交易要及时上报可疑交易报告。",
+    ]
+    for text in sample:
+        assert tokenize_jieba(text) == tokenize_rjieba(text), text
+
+
+def test_tokenizer_backends_documented_differences():
+    """Where they differ: ASCII runs such as URLs and ranges (documented in benchmark/README.md)."""
+    mixed = ["详情见 www.example.com 的说明", "第1-3周完成培训"]
+    diffs = [t for t in mixed if tokenize_jieba(t) != tokenize_rjieba(t)]
+    assert all("".join(tokenize_jieba(t)).replace(" ", "") == "".join(tokenize_rjieba(t)).replace(" ", "") for t in mixed)
+    assert diffs  # if this starts failing, the backends converged: update the documentation
+
+
+def test_persistence_round_trip_and_tamper(scorer, split, tmp_path):
+    _, test = split
+    path, card = save_scorer(scorer, tmp_path / "s.skops", card={"intended_use": "test"})
+    loaded = load_scorer(path)
+    np.testing.assert_allclose(loaded.predict(test[["answer", "competency"]][:50]), scorer.predict(test[["answer", "competency"]][:50]))
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(IntegrityError, match="modified"):
+        load_scorer(path)
+
+
+def test_version_mismatch_and_manifest_hash_are_refused(scorer, tmp_path):
+    path, card_file = save_scorer(scorer, tmp_path / "s.skops")
+    with pytest.raises(IntegrityError, match="not the model the run manifest recorded"):
+        load_scorer(path, expected_sha256="0" * 64)
+    card = json.loads(card_file.read_text(encoding="utf-8"))
+    card["library_versions"]["scikit-learn"] = "0.0.1"
+    card_file.write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(IntegrityError, match="other library versions"):
+        load_scorer(path)
+
+
+def test_acceptance_table_matches_direct_computation():
+    rng = np.random.default_rng(3)
+    level = rng.integers(1, 6, 600)
+    h1 = np.clip(level + rng.integers(-1, 2, 600), 1, 5)
+    h2 = np.clip(level + rng.integers(-1, 2, 600), 1, 5)
+    machine = level + rng.normal(0, 0.4, 600)
+    frame = pd.DataFrame({"competency": "c", "human1": h1, "human2": h2, "human": (h1 + h2) / 2, "machine": machine,
+                          "machine_rating": np.clip(np.round(machine), 1, 5).astype(int), "gender": rng.choice(["男", "女"], 600)})
+    row = acceptance_table(frame, by="competency", demographics=("gender",), overall=False).iloc[0]
+    expected_qwk = np.mean([cohen_kappa_score(frame["machine_rating"], h1, weights="quadratic"), cohen_kappa_score(frame["machine_rating"], h2, weights="quadratic")])
+    assert row["qwk"] == pytest.approx(expected_qwk)
+    assert row["qwk_hh"] == pytest.approx(cohen_kappa_score(h1, h2, weights="quadratic"))
+    assert row["r"] == pytest.approx(np.corrcoef(machine, frame["human"])[0, 1])
+    assert row["smd"] == pytest.approx((machine.mean() - frame["human"].mean()) / frame["human"].std(ddof=1))
+    assert row["degradation"] == pytest.approx(row["qwk_hh"] - row["qwk"])
+    assert row["pass_qwk"] == (row["qwk"] >= 0.70)
+    biased = frame.assign(machine=frame["machine"] + np.where(frame["gender"] == "女", -0.5, 0))
+    assert not acceptance_table(biased, by="competency", demographics=("gender",), overall=False).iloc[0]["pass_subgroup"]
