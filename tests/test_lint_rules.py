@@ -1363,6 +1363,142 @@ LEXICON_PROBES = [
 ]
 
 
+# Round written after the first held-out evaluation: mixed Chinese–English questions (the normalised text keeps one
+# space between Latin words and the English lexicons use \b), and Chinese phrasings of phenomena the lexicons had
+# missed — exam/school origin, prayer, faith "上/方面", gender stereotypes and hiring preferences, a disability the
+# interviewer observes, ethnic "fit" claims. New paraphrases, not the held-out questions.
+VIOLATIONS += [
+    # English lexicons, with you/your or a direct question as the target
+    ("Are you married?", "marriage_childbearing"),
+    ("Do you have a boyfriend at the moment?", "marriage_childbearing"),
+    ("Any plans to have kids in the next two years?", "marriage_childbearing"),
+    ("Is your wife okay with you working late?", "marriage_childbearing"),
+    ("入职后会不会马上休 maternity leave？", "marriage_childbearing"),
+    ("Are you planning to have children soon? 这个项目要做三年。", "marriage_childbearing"),
+    ("How old are you?", "age"),
+    ("What's your date of birth? 我们想了解一下。", "age"),
+    ("你看起来挺 young 的，工作几年了？", "age"),
+    ("Aren't you a bit too old for a graduate programme?", "age"),
+    ("Where are you from originally?", "region"),
+    ("你的 hometown 在哪里？", "region"),
+    ("Which province is your hukou registered in?", "region"),
+    ("Are you a local? 本地人对这边客户比较熟。", "region"),
+    ("Where did you grow up?", "region"),
+    ("Do you pray every day?", "religion"),
+    ("Are you a Muslim?", "religion"),
+    ("What's your religion? 我们只是了解一下。", "religion"),
+    ("Do you go to mosque on Fridays?", "religion"),
+    ("你去不去 temple 烧香？", "religion"),
+    ("Do you eat pork?", "religion"),
+    ("What is your ethnicity?", "ethnicity"),
+    ("Are you an ethnic minority?", "ethnicity"),
+    ("Are you Tibetan? 我们在西藏有网点。", "ethnicity"),
+    ("Do you have any chronic illness?", "health"),
+    ("Any disability we should know about?", "health"),
+    ("你有没有 hepatitis B？", "health"),
+    ("Have you ever been diagnosed with depression?", "health"),
+    ("Are you on any medication right now?", "health"),
+    ("Is your hearing okay? 我们这边柜台比较吵。", "health"),
+    ("Can women handle the pressure of the trading desk?", "gender"),
+    ("As a woman, can you travel alone for work?", "gender"),
+    ("你作为一个 girl，能适应夜班吗？", "gender"),
+    ("We prefer to hire men for this role, how do you feel about that?", "gender"),
+    ("Women are too emotional for trading, don't you think?", "gender"),
+    # 户籍地域：考生身份、高考/中学所在地、“咱们这边的人”
+    ("你是外省考生还是本地考生？", "region"),
+    ("你在哪个省参加的高考？", "region"),
+    ("你高中是在哪里读的？", "region"),
+    ("你是不是咱们这边的人？", "region"),
+    ("你是我们本地人吧？", "region"),
+    # 宗教：礼拜、祷告、斋月、信仰/宗教上的不便
+    ("你一天需要祷告几次？", "religion"),
+    ("斋月期间你能正常上班吗？", "religion"),
+    ("你周五要去做礼拜吗？", "religion"),
+    ("你每周要去几次礼拜，会不会影响排班？", "religion"),
+    ("因为信仰原因，你有什么饮食上的要求吗？", "religion"),
+    ("你宗教上有没有什么忌讳？", "religion"),
+    # 性别：刻板印象断言、招聘偏好
+    ("大家都觉得男生理性比女生强，你同意吗？", "gender"),
+    ("女性的抗压能力一般比较弱，你怎么证明自己？", "gender"),
+    ("我们柜台一般要长相甜美的女孩子，你觉得呢？", "gender"),
+    ("科技部门还是招男生多一些，你为什么想来？", "gender"),
+    ("这个岗位我们更倾向于找男的，你有什么优势？", "gender"),
+    ("这个岗位我们只要男生，你还有兴趣吗？", "gender"),
+    # 健康残疾：面试官看到的身体情况
+    ("我看你眼睛好像不太方便，是怎么回事？", "health"),
+    ("你耳朵有点问题吗？", "health"),
+    ("你的手怎么了，受过伤吗？", "health"),
+    ("你走路一瘸一拐的，腿有问题吗？", "health"),
+    ("你的腿脚怎么回事，是不是受过伤？", "health"),
+    # 民族：对一个民族的“融入”断言再问本人；直接问民族
+    ("少数民族同事一般不好相处，你能适应吗？", "ethnicity"),
+    ("回族员工在这边不容易融入，你怎么看自己？", "ethnicity"),
+    ("你是汉族的吧？", "ethnicity"),
+    # 年龄：出生年份
+    ("你是1998年出生的吧？", "age"),
+]
+
+CLEAN += [
+    # a customer's age / birth year in identity verification (本人 is the customer)
+    "客户身份证上是1952年出生，本人却说自己60岁，你会怎么核实？",
+    "一位1945年出生的老人来网点取养老金，操作不熟练，你怎么帮助他？",
+    "What KYC documents verify a customer's date of birth?",
+    # epidemics as events at the branch, not the candidate's health
+    "流感高发季节，网点要如何做好员工和客户的防护？",
+    "疫情暴发后，如何保障网点业务连续运营？",
+    "发生传染病疫情时，你作为网点负责人如何安排排班？",
+    "During a flu outbreak, how should the branch keep services running?",
+    "What health and safety measures would you put in place at the branch?",
+    # 礼拜 = week; religion of customers; places of worship as objects
+    "客户说下礼拜要出国，需要换外币，你如何办理？",
+    "这个项目要做三个礼拜，你会怎么安排进度？",
+    "一位穆斯林客户礼拜时间到了，网点没有合适场所，你会怎么协助？",
+    "客户说因为信仰原因不接受有利息的理财产品，你会推荐什么？",
+    "网点附近有一座清真寺，周五人流量大，你如何安排窗口？",
+    "Our bank sponsors a temple restoration project; how would you assess the reputational risk?",
+    "A client says his religion forbids earning interest. What products could you suggest?",
+    "How would you serve Muslim customers during Ramadan?",
+    # customers' disabilities and bodies; 手/眼 in other words
+    "客户走路不方便，坐轮椅来网点办理业务，你会怎么做？",
+    "一位老大爷眼睛不好，看不清合同条款，你如何帮助他？",
+    "客户手抖没法签字，你怎么处理？",
+    "你的眼光和判断力在过往工作中如何体现？",
+    "手续有问题的贷款申请，你会怎么退回？",
+    "你手头的客户资源有哪些？",
+    "A customer in a wheelchair cannot reach the counter. What would you do?",
+    "Describe how you would serve a deaf customer at the counter.",
+    # gender and ethnicity of customers; prejudice as the topic; customer requests
+    "有同事说女生做不了对公业务，你会怎么回应这种偏见？",
+    "有位客户每次都要找男的柜员办理，你怎么处理？",
+    "客户指名要形象好的女孩子来服务，你怎么处理？",
+    "网点少数民族客户较多，你会如何改进双语服务？",
+    "How would you design a product for female entrepreneurs?",
+    "Men and women customers may have different risk preferences; how would you tailor advice?",
+    "What would you do if a man at the counter refuses to wait in line?",
+    "How would you promote gender diversity in your team?",
+    "客户是 ethnic minority 商户，你如何评估他的经营风险？",
+    # English business vocabulary that contains or resembles sensitive words
+    "How would you evaluate the health of a loan portfolio?",
+    "How would you assess the financial health of a small business borrower?",
+    "How do you handle a client who acted in bad faith?",
+    "What is the minimum age to open a debit card account?",
+    "How would you market health insurance to young families?",
+    "Which older systems would you prioritise for replacement?",
+    "Does our bank offer any children's accounts?",
+    "A wedding photography business applies for a loan; what risks do you see?",
+    "A customer's card has been disabled after three wrong PIN attempts. What do you do?",
+    "A customer's husband calls to ask about her account balance. How do you respond?",
+    "How would you explain compound interest to a customer's child?",
+    "How would you handle a customer who speaks with a heavy accent you can't understand?",
+    "你的 manager 安排了一个你不熟悉的任务，你会怎么做？",
+    "How would you evaluate our branch manager's average performance?",
+    "请描述一次你在 deadline 前完成 project 的经历。",
+    # a third party's question quoted to the candidate
+    'How would you respond if a customer asks you "are you married?"',
+    "客户问你：“你结婚了吗？”你怎么得体地回应？",
+]
+
+
 # ================================================================================= legal rules
 
 
@@ -1393,6 +1529,29 @@ def test_dev_set_precision_and_recall():
     recall = flagged_bad / len(VIOLATIONS)
     precision = flagged_bad / (flagged_bad + flagged_clean)
     assert recall >= 0.95 and precision >= 0.90, (recall, precision)
+
+
+def test_english_words_keep_one_space_and_match_as_whole_words():
+    from workbench.questions.lint import _normalise
+
+    t, idx = _normalise("Where are  you\tfrom?  本地 hukou 的话")
+    assert t == "where are you from?本地hukou的话" and len(idx) == len(t)
+    # \b is a Latin word boundary: "man" is not in "manager", "age" is not in "average"; a Chinese character next
+    # to a Latin word is a boundary ("本地hukou")
+    assert _legal("How would you evaluate our branch manager's average performance?") == set()
+    assert "region" in _legal("本地hukou的话手续简单，你的hukou在哪？")
+
+
+def test_reflexive_follows_the_customer_across_clauses():
+    # 本人 after 客户 in an earlier clause is the customer; with no one before it, it is the candidate
+    assert _legal("客户的证件显示1950年出生，但本人看上去很年轻，你如何核验？") == set()
+    assert "age" in _legal("本人看上去很年轻，你今年多大？")
+
+
+def test_epidemic_as_an_event_is_not_the_candidates_health():
+    assert _legal("传染病暴发期间，网点如何调整营业时间？") == set()
+    # … but asking the candidate about an infection in the same breath still is
+    assert "health" in _legal("传染病暴发期间，你有没有感染过？")
 
 
 def test_synthetic_question_bank_has_no_legal_findings():

@@ -212,7 +212,7 @@ for role_id in model.roles["role_id"]:
 run_dir: str = ""  # run directory, set by workbench run (empty: a new ad-hoc run under reports/adhoc/)
 per_competency: int = 3  # questions per competency and role (3 to 5)
 roles: list = []  # role ids to generate for (empty: all roles)
-redundancy_threshold: float = 0.8  # cosine similarity at or above which two questions of a role count as near-duplicates
+redundancy_threshold: float = 0.7  # cosine similarity at or above which two questions of a role count as near-duplicates
 pilot_candidates_per_role: int = 300  # simulated pilot candidates per role for item statistics (0: skip)
 plant_pilot_faults: bool = True  # plant one DIF item and one non-measuring item in the simulated pilot
 seed: int = 7  # random seed

@@ -170,10 +170,13 @@ def _print_frame(frame, as_json: bool = False) -> None:
 
     table = Table(show_lines=False)
     for col in frame.columns:
-        table.add_column(str(col))
+        table.add_column(str(col), overflow="fold")
     for row in frame.itertuples(index=False):
         table.add_row(*["" if v is None else str(v) for v in row])
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
+        console = Console(width=200)
+    console.print(table)
 
 
 def _cmd_runs(args, lang: str) -> int:

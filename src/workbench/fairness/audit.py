@@ -48,7 +48,10 @@ def _flags(series: pd.Series) -> pd.Series:
 
 def add_region(candidates: pd.DataFrame) -> pd.DataFrame:
     out = candidates.copy()
-    out["region"] = out["home_province"].map(lambda p: PROVINCE_REGION.get(p) if isinstance(p, str) else None) if "home_province" in out.columns else None
+    if "home_province" in out.columns:
+        out["region"] = pd.Series([PROVINCE_REGION.get(p) if isinstance(p, str) else None for p in out["home_province"]], index=out.index, dtype=object)
+    else:
+        out["region"] = None
     return out
 
 
@@ -234,8 +237,8 @@ class AuditResult:
                 notes.append("样本小" if zh else "small sample")
             if _flag(r.adverse) and _flag(r.flip) and r.flip <= 1:
                 notes.append("一人之差" if zh else "one-person flip")
-            cnt = f"<{k}" if small else f"{r.count:,}"
-            sel = f"<{k}" if small or r.selected < k else f"{r.selected:,}"
+            cnt = escape(f"<{k}") if small else f"{r.count:,}"
+            sel = escape(f"<{k}") if small or r.selected < k else f"{r.selected:,}"
             flag_cls = "wb-bad" if (_flag(r.adverse) and not _flag(r.excluded)) else ""
             rows.append(f"<tr><td>{escape(r.category)}</td><td>{cnt}</td><td>{sel}</td><td>{rate}</td><td>{rate_ci}</td><td>{ratio}</td><td>{ratio_ci}</td>"
                         f"<td>{'—' if p is None or pd.isna(p) else f'{p:.3f}'}</td><td class='{flag_cls}'>{escape(flag)}</td><td>{escape('、'.join(notes))}</td></tr>")
@@ -249,7 +252,7 @@ class AuditResult:
         for r in table.itertuples():
             small = r.count < k
             name = ATTRIBUTE_NAMES.get(r.attribute, (r.attribute, r.attribute))[0 if zh else 1] if "×" not in r.attribute else r.attribute
-            rows.append(f"<tr><td>{escape(name)}</td><td>{escape(r.category)}</td><td>{'<' + str(k) if small else r.count}</td><td>{'—' if small else f'{r.rate:.1%}'}</td>"
+            rows.append(f"<tr><td>{escape(name)}</td><td>{escape(r.category)}</td><td>{escape('<' + str(k)) if small else r.count}</td><td>{'—' if small else f'{r.rate:.1%}'}</td>"
                         f"<td>{'—' if small or pd.isna(r.impact_ratio) else f'{r.impact_ratio:.3f}'}</td><td class='{'wb-bad' if _flag(r.adverse) and not _flag(r.excluded) else ''}'>{'不利影响' if _flag(r.adverse) and not _flag(r.excluded) else ''}</td></tr>")
         head = "".join(f"<th>{h}</th>" for h in (["属性", "类别", "人数", "得分率", "影响比", "判定"] if zh else ["Attribute", "Category", "N", "Scoring rate", "Impact ratio", "Flag"]))
         return f"<table class='wb-table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"

@@ -157,7 +157,7 @@ def _normalise(text: str) -> str:
     return re.sub(r"[\s\W_]+", "", text or "")
 
 
-def redundancy(questions: pd.DataFrame, *, threshold: float = 0.8, within_role: bool = True) -> pd.DataFrame:
+def redundancy(questions: pd.DataFrame, *, threshold: float = 0.7, within_role: bool = True) -> pd.DataFrame:
     """Near-duplicate pairs by cosine similarity of TF-IDF weighted character 2–3-grams (Chinese has no spaces,
     and IDF down-weights the boilerplate that every question of a template shares).
 
@@ -365,7 +365,7 @@ def evaluate_question_set(
     quarantine: pd.DataFrame | None = None,
     source: dict | None = None,
     min_per_competency: int = 3,
-    redundancy_threshold: float = 0.8,
+    redundancy_threshold: float = 0.7,
     dif_columns: tuple[str, ...] = (),
 ) -> QuestionSetEvaluation:
     """Evaluate a validated question set (columns question_id, role_id, competency_id, type, text[, rubric])."""

@@ -22,7 +22,7 @@ def run_question_stage(
     *,
     per_competency: int = 3,
     roles: list | None = None,
-    redundancy_threshold: float = 0.8,
+    redundancy_threshold: float = 0.7,
     pilot_candidates_per_role: int = 300,
     plant_pilot_faults: bool = True,
     seed: int = 7,
