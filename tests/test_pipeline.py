@@ -46,7 +46,10 @@ def test_notebooks_are_committed_clean_and_use_python3_kernel():
             if cell.cell_type == "code":
                 assert not cell.outputs and cell.execution_count is None, stage.name
         # secrets never travel as notebook parameters (papermill records parameters in output notebooks)
-        assert not any(w in tagged[0].source.lower() for w in ("secret", "password", "token", "api_key"))
+        import re
+
+        names = re.findall(r"^(\w+)\s*:", tagged[0].source, flags=re.M)
+        assert not [n for n in names if re.search(r"secret|password|passwd|api_?key|access_?token|credential", n, flags=re.I)], names
 
 
 def test_unknown_parameter_is_an_error():
@@ -129,6 +132,11 @@ def test_metrics_are_published(smoke_run):
     metrics = json.loads((smoke_run.run_dir / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["00_intake"]["reconciled"] is True
     assert metrics["00_intake"]["candidates.rows_in"] == 80
+    assert set(metrics) == {s.name for s in STAGES}
+    manifest = json.loads((smoke_run.run_dir / "manifest.json").read_text(encoding="utf-8"))
+    model = next(o for o in manifest["outputs"] if o["path"].endswith("scorer.skops"))
+    assert metrics["03_scoring"]["model_sha256"] == model["sha256"]  # the manifest records the model's hash
+    assert metrics["05_fairness_audit"]["audit_log_ok"] is True
 
 
 def test_reports_are_offline_and_codeless(smoke_run):
@@ -161,7 +169,7 @@ def test_failing_stage_is_recorded_and_partial_notebook_kept(tmp_path):
 
 def test_runs_list_show_compare(smoke_run, tmp_path):
     root = smoke_run.run_dir.parent
-    second = run_pipeline(profile="smoke", sets=SMOKE_SETS + ["seed=8"], out=root / "second", progress=False)
+    second = run_pipeline(profile="smoke", stages=["00_intake"], sets=SMOKE_SETS + ["seed=8"], out=root / "second", progress=False)
     runs = list_runs(root)
     assert {smoke_run.run_id, second.run_id} <= set(runs["run_id"])
     run_dir, manifest = find_run(second.run_id, root)
@@ -169,6 +177,7 @@ def test_runs_list_show_compare(smoke_run, tmp_path):
     diff = compare_runs(smoke_run.run_id, second.run_id, root)
     params = diff[diff["kind"] == "parameter"].set_index("name")
     assert params.loc["00_intake.seed", "a"] == 7 and params.loc["00_intake.seed", "b"] == 8
+    assert "03_scoring.cv_folds" in params.index  # stages the second run did not include show up as differences
     metrics = diff[diff["kind"] == "metric"]
     assert len(metrics) > 0  # a different seed draws different numbers of answers
 

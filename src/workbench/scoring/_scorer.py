@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import TruncatedSVD
 from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -65,7 +65,7 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         Word segmentation backend; identical tokens on Han text, rjieba is ~10× faster.
     feature_groups : tuple of {"words", "chars", "evidence", "bei"}
         Word n-grams, character n-grams, dictionary evidence with negation scope, behavioural-interview cues.
-    word_ngram_max, char_ngram_max, min_df, max_features : text vectoriser settings.
+    word_ngram_max, char_ngram_max : n-gram lengths; hash_bits : log2 of the hashed feature space per text group.
     svd_components, hgb_max_iter, hgb_learning_rate : settings of the ``hgb`` model.
     mask_terms : tuple of str
         Terms removed from every answer before scoring (e.g. regional dialect words that proxy for home region).
@@ -86,8 +86,7 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         feature_groups: tuple = FEATURE_GROUPS,
         word_ngram_max: int = 2,
         char_ngram_max: int = 3,
-        min_df: int = 2,
-        max_features: int = 200_000,
+        hash_bits: int = 20,
         svd_components: int = 200,
         hgb_max_iter: int = 300,
         hgb_learning_rate: float = 0.08,
@@ -105,8 +104,7 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         self.feature_groups = feature_groups
         self.word_ngram_max = word_ngram_max
         self.char_ngram_max = char_ngram_max
-        self.min_df = min_df
-        self.max_features = max_features
+        self.hash_bits = hash_bits
         self.svd_components = svd_components
         self.hgb_max_iter = hgb_max_iter
         self.hgb_learning_rate = hgb_learning_rate
@@ -127,20 +125,13 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         parts = []
         groups = tuple(self.feature_groups)
         # norm=None: an n-gram's contribution does not shrink when unrelated text is appended (padding-proof)
+        # Hashed n-grams + TF-IDF weighting: no vocabulary to store (skops serialises a 100k-entry dict slowly and
+        # bulkily), bounded memory at any corpus size, and identical transforms in every batch-scoring worker.
         if "words" in groups:
-            parts.append((
-                "words",
-                TfidfVectorizer(tokenizer=get_tokenizer(self.tokenizer), token_pattern=None, lowercase=False, ngram_range=(1, self.word_ngram_max),
-                                min_df=self.min_df, max_features=self.max_features, sublinear_tf=True, norm=self.text_norm, dtype=np.float32),
-                "answer",
-            ))
+            parts.append(("words", _hashed_tfidf(dict(tokenizer=get_tokenizer(self.tokenizer), token_pattern=None, lowercase=False,
+                                                      ngram_range=(1, self.word_ngram_max)), self.hash_bits, self.text_norm), "answer"))
         if "chars" in groups:
-            parts.append((
-                "chars",
-                TfidfVectorizer(analyzer="char", ngram_range=(1, self.char_ngram_max), min_df=self.min_df, max_features=self.max_features,
-                                sublinear_tf=True, norm=self.text_norm, dtype=np.float32),
-                "answer",
-            ))
+            parts.append(("chars", _hashed_tfidf(dict(analyzer="char", ngram_range=(1, self.char_ngram_max)), self.hash_bits, self.text_norm), "answer"))
         if "evidence" in groups:
             parts.append(("evidence", Pipeline([("count", EvidenceFeatures()), ("scale", StandardScaler())]), ["answer", "competency"]))
         if "bei" in groups:
@@ -219,6 +210,13 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.input_tags.two_d_array = False
         return tags
+
+
+def _hashed_tfidf(options: dict, bits: int, norm) -> Pipeline:
+    return Pipeline([
+        ("hash", HashingVectorizer(n_features=2**bits, alternate_sign=False, norm=None, dtype=np.float32, **options)),
+        ("tfidf", TfidfTransformer(sublinear_tf=True, norm=norm)),
+    ])
 
 
 class _DenseSVD(TruncatedSVD):
