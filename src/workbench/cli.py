@@ -65,6 +65,15 @@ _H = {
     "data_dir": ("包含六张输入表的目录", "folder holding the six input tables"),
     "stages": ("列出流水线阶段及其参数", "list pipeline stages and their parameters"),
     "bench": ("供应商题目集基准评测", "vendor question-set benchmark"),
+    "score": ("用已保存的评分器批量评分（流式、可并行、可用 dask 集群）", "batch-score answers with a saved scorer (streaming, parallel, dask)"),
+    "score_model": ("评分器文件 .skops（旁边须有模型卡 .card.json）", "scorer file .skops (its .card.json must sit beside it)"),
+    "score_answers": ("作答文件（CSV/Parquet；列 answer_id, answer_text, 可选 competency_id / question_id / status）", "answers (CSV/Parquet; answer_id, answer_text, optional competency_id / question_id / status)"),
+    "score_out": ("输出文件（.csv 或 .parquet）；无法评分的行写入 <输出>.quarantine.csv", "output (.csv or .parquet); unscorable rows go to <out>.quarantine.csv"),
+    "score_jobs": ("并行进程数", "parallel processes"),
+    "score_engine": ("执行引擎：local 或 dask", "engine: local or dask"),
+    "score_scheduler": ("加入已有 dask 调度器的地址（默认启动本地集群）", "address of an existing dask scheduler (default: start a local cluster)"),
+    "score_questions": ("题库文件，用于由 question_id 查胜任力", "question table to map question_id to competency"),
+    "score_chunk": ("每块行数", "rows per chunk"),
     "audit": ("审计日志", "audit log"),
     "audit_verify": ("校验防篡改审计日志（哈希链）", "verify the tamper-evident audit log (hash chain)"),
     "audit_log": ("日志文件（默认 reports/audit_log.jsonl）", "log file (default reports/audit_log.jsonl)"),
@@ -140,6 +149,17 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     intake.add_argument("data_dir", help=h("data_dir"))
 
     sub.add_parser("stages", help=h("stages"), description=h("stages"))
+
+    score = sub.add_parser("score", help=h("score"), description=h("score"))
+    score.add_argument("--model", required=True, metavar="M", help=h("score_model"))
+    score.add_argument("--answers", required=True, metavar="FILE", help=h("score_answers"))
+    score.add_argument("--out", required=True, metavar="FILE", help=h("score_out"))
+    score.add_argument("--jobs", type=int, default=1, metavar="N", help=h("score_jobs"))
+    score.add_argument("--engine", choices=["local", "dask"], default="local", help=h("score_engine"))
+    score.add_argument("--scheduler", default=None, metavar="ADDR", help=h("score_scheduler"))
+    score.add_argument("--questions", default=None, metavar="FILE", help=h("score_questions"))
+    score.add_argument("--chunk-size", type=int, default=20_000, metavar="ROWS", help=h("score_chunk"))
+    score.add_argument("--no-progress", action="store_true", help=h("no_progress"))
 
     audit = sub.add_parser("audit", help=h("audit"), description=h("audit"))
     asub = audit.add_subparsers(dest="audit_command", metavar="ACTION")
@@ -258,6 +278,19 @@ def _cmd_stages(lang: str) -> int:
     return 0
 
 
+def _cmd_score(args, lang: str) -> int:
+    from .scoring._batch import score_file
+
+    summary = score_file(
+        args.model, args.answers, args.out, jobs=args.jobs, engine=args.engine, scheduler=args.scheduler,
+        chunk_size=args.chunk_size, questions_path=args.questions, progress=not args.no_progress,
+    )
+    print((f"读入 {summary.rows_in:,} 行：评分 {summary.scored:,}，隔离 {summary.quarantined:,}；{summary.rows_per_s:,.0f} 行/秒\n输出：{summary.out_path}\n隔离：{summary.quarantine_path}"
+           if lang == "zh" else
+           f"{summary.rows_in:,} rows: {summary.scored:,} scored, {summary.quarantined:,} quarantined; {summary.rows_per_s:,.0f} rows/s\nout: {summary.out_path}\nquarantine: {summary.quarantine_path}"))
+    return 0
+
+
 def _cmd_audit(args, lang: str) -> int:
     from .fairness import verify_audit_log
     from .fairness.stage import default_audit_log
@@ -327,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_bench(args, parser)
         if args.command == "audit":
             return _cmd_audit(args, lang)
+        if args.command == "score":
+            return _cmd_score(args, lang)
         parser.print_help()
         return 0
     except WorkbenchError as exc:
