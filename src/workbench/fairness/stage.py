@@ -39,7 +39,10 @@ def _mitigation(stage: StageContext, candidates: pd.DataFrame, attributes: list[
     data, _ = answer_dataset(tables)
     scoring_dir = stage.upstream("03_scoring")
     card = json.loads((scoring_dir / "scorer.card.json").read_text(encoding="utf-8"))
-    params = {k: (tuple(v) if isinstance(v, list) else v) for k, v in card["parameters"].items()}
+    from ..scoring import AnswerScorer
+
+    known = AnswerScorer().get_params()  # a card from another workbench version may carry retired parameters
+    params = {k: (tuple(v) if isinstance(v, list) else v) for k, v in card["parameters"].items() if k in known}
     cmodel = load_competency_model(stage.upstream("01_competency_model") / "competency_model.json")
     base = pd.read_parquet(scoring_dir / "answer_scores.parquet")
     rows = []
