@@ -2,8 +2,9 @@
 
 For each seed: generate a cohort of n candidates, score each candidate by the human raters (mean of all ratings —
 the decision a rater-driven process would make), advance the top 20 % of each role, and run the audit's
-attribute-level test (exact four-fifths verdict + Fisher's exact test, Holm-corrected across all comparisons of
-the audit). An attribute is *flagged* when some category is adverse and significant.
+attribute-level test (
+the audit): an attribute is *flagged* when some category is adverse (exact 4/5) and the attribute's χ² test of
+independence is significant after Holm correction across attributes — the audit stage's own rule.
 
 * power: rater bias of 0.3 SD against women → share of seeds in which gender is flagged (target ≥ 90 %);
 * false alarms: all knobs off → share of seeds in which ANY attribute is flagged (target ≤ 5 %).
@@ -20,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workbench.fairness import adjust_pvalues, impact_table
-from workbench.fairness.audit import add_region, advance_decision
+from workbench.fairness import impact_table
+from workbench.fairness.audit import add_region, advance_decision, flagged_attributes
 from workbench.synth import generate_cohort, scenario_config
 
 ATTRIBUTES = ["gender", "age_band", "hukou_type", "region", "ethnicity", "school_tier", "disability"]
@@ -35,12 +36,7 @@ def flagged_attributes(cohort: Path, alpha: float = 0.05) -> set[str]:
     data = score.merge(cands[["candidate_id", "role_id", *ATTRIBUTES]], on="candidate_id")
     data["advance"] = advance_decision(data, score="human_overall", top_share=0.2)
     table = pd.concat([impact_table(data, by=a, selected="advance") for a in ATTRIBUTES], ignore_index=True)
-    mask = table["p_value"].notna()
-    table["p_adjusted"] = np.nan
-    table.loc[mask, "p_adjusted"] = adjust_pvalues(table.loc[mask, "p_value"].to_numpy(), method="holm")
-    adverse = table["adverse"].map(lambda v: bool(v) if v is not None and v is not pd.NA and not (isinstance(v, float) and np.isnan(v)) else False)
-    hits = table[adverse & (table["p_adjusted"] < alpha)]
-    return set(hits["attribute"])
+    return flagged_attributes(table, alpha)  # the same decision rule as the audit stage
 
 
 def main() -> int:

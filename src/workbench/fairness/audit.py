@@ -16,7 +16,7 @@ from ._impact import UNKNOWN_LABEL, impact_table
 from ._scores import scorer_vs_human
 from ._tests import bootstrap_intervals, cmh_test
 
-__all__ = ["AuditResult", "PROVINCE_REGION", "ATTRIBUTE_NAMES", "advance_decision", "run_audit", "add_region"]
+__all__ = ["AuditResult", "PROVINCE_REGION", "ATTRIBUTE_NAMES", "add_region", "advance_decision", "flagged_attributes", "omnibus_tests", "run_audit"]
 
 PROVINCE_REGION = {
     **dict.fromkeys(("北京", "天津", "河北", "山西", "内蒙古"), "华北"),
@@ -66,20 +66,59 @@ def advance_decision(scores: pd.DataFrame, *, score: str = "machine_overall", to
     return selected.reindex(scores.index)
 
 
-def _attribute_verdict(table: pd.DataFrame, alpha: float) -> tuple[str, list[str]]:
+def omnibus_tests(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """One χ² test of independence per attribute (its non-excluded, known categories × selected/not), Holm-corrected
+    across the attributes of the table.
+
+    Significance is decided here and not by the pairwise Fisher tests against the highest-rate category: that
+    reference is picked from the data, so with many categories its pairwise p-values are anti-conservative
+    (a range statistic); the omnibus test has the nominal false-alarm rate.
+    """
+    from scipy.stats import chi2_contingency
+
+    from ._tests import adjust_pvalues
+
+    rows = []
+    for attribute, t in table.groupby("attribute", sort=False):
+        known = t[(t["category"] != UNKNOWN_LABEL) & ~_flags(t["excluded"])]
+        counts = np.array([[int(r.selected), int(r.count) - int(r.selected)] for r in known.itertuples()])
+        if len(counts) < 2 or (counts.sum(axis=0) == 0).any():
+            rows.append({"attribute": attribute, "chi2": np.nan, "df": len(counts) - 1, "p_value": np.nan})
+            continue
+        chi2, p, df, _ = chi2_contingency(counts, correction=len(counts) == 2)
+        rows.append({"attribute": attribute, "chi2": float(chi2), "df": int(df), "p_value": float(p)})
+    out = pd.DataFrame(rows)
+    mask = out["p_value"].notna()
+    out["p_adjusted"] = np.nan
+    if mask.any():
+        out.loc[mask, "p_adjusted"] = adjust_pvalues(out.loc[mask, "p_value"].to_numpy(), method="holm")
+    out["significant"] = out["p_adjusted"] < alpha
+    return out
+
+
+def flagged_attributes(table: pd.DataFrame, alpha: float = 0.05) -> set[str]:
+    """Attributes with an adverse category (exact 4/5) whose selection differs significantly (omnibus, Holm)."""
+    tests = omnibus_tests(table, alpha).set_index("attribute")
+    out = set()
+    for attribute, t in table.groupby("attribute", sort=False):
+        rows = t[(~_flags(t["excluded"])) & (t["category"] != UNKNOWN_LABEL)]
+        if _flags(rows["adverse"]).any() and bool(tests.loc[attribute, "significant"]):
+            out.add(attribute)
+    return out
+
+
+def _attribute_verdict(table: pd.DataFrame, alpha: float, significant_attribute: bool = False) -> tuple[str, list[str]]:
     rows = table[(~_flags(table["excluded"])) & (table["category"] != UNKNOWN_LABEL) & table["impact_ratio"].notna()]
-    p = rows["p_adjusted"] if "p_adjusted" in rows.columns else rows["p_value"]
     adverse = rows[_flags(rows["adverse"])]
     reasons = []
-    significant = adverse[p.loc[adverse.index] < alpha]
     for r in adverse.itertuples():
-        sig = r.Index in significant.index
+        sig = significant_attribute
         reasons.append(
             f"{r.category}：通过率 {r.rate:.1%}，影响比 {r.impact_ratio:.2f}（参照组 {r.reference}）"
             + ("，统计显著" if sig else "，统计上不显著")
             + (f"；再多录取 {int(r.flip)} 人即可达到 4/5" if _flag(r.flip) and r.flip <= 3 else "")
         )
-    if len(significant):
+    if len(adverse) and significant_attribute:
         return VERDICT_FLAG, reasons
     if len(adverse):
         return VERDICT_WATCH, reasons
@@ -170,12 +209,12 @@ class AuditResult:
             + escape(
                 "判定基准：本行采用“五分之四规则”（影响比低于 0.8 视为不利影响迹象）作为内部基准。我国《个人信息保护法》第二十四条、《就业促进法》、"
                 "《妇女权益保障法》第四十三条要求自动化决策公平、不得就业歧视，但未规定数值门槛；该基准参照美国 EEOC 统一指南与纽约市 LL144 的做法，"
-                "由本行自行选定。“统计显著”指经 Holm 多重比较校正后的 Fisher 精确检验 p < 0.05。"
+                "由本行自行选定。“统计显著”指该属性的 χ² 独立性检验经 Holm 多重比较校正后 p < 0.05；表中另列各类别对参照组的 Fisher 精确检验（校正后）供参考。"
                 if zh
                 else "Benchmark: the bank applies the four-fifths rule (impact ratio below 0.8 indicates adverse impact) as its internal benchmark. "
                 "PIPL Art. 24, the Employment Promotion Law and the Women's Rights Law Art. 43 require fair automated decisions but set no number; "
-                "the benchmark follows the US EEOC Uniform Guidelines and NYC LL144 and is the bank's own choice. 'Significant' means Fisher's exact "
-                "test p < 0.05 after Holm correction."
+                "the benchmark follows the US EEOC Uniform Guidelines and NYC LL144 and is the bank's own choice. 'Significant' means the attribute's "
+                "χ² test of independence has p < 0.05 after Holm correction; pairwise Fisher tests vs the reference are shown for reference."
             )
             + "</p>"
         )
@@ -263,7 +302,7 @@ class AuditResult:
             f"通过率 = 进入下一轮人数 ÷ 该类别人数；得分率 = 得分严格高于全体中位数的比例（纽约市 LL144 规则）。" if zh else "Selection rate = advanced ÷ category size; scoring rate = share strictly above the overall median (NYC LL144).",
             "影响比 = 该类别通过率 ÷ 同一属性中通过率最高类别的通过率；用整数运算精确判断是否低于 4/5。" if zh else "Impact ratio = rate ÷ highest rate within the attribute; the 4/5 comparison is exact (integer arithmetic).",
             f"占已知人数不足 {c['min_share']:.0%} 的类别只报告人数与比率，不计算影响比（LL144 允许的排除）。" if zh else f"Categories under {c['min_share']:.0%} of the known rows are reported but excluded from ratios (as LL144 allows).",
-            "显著性：各类别与参照组的 Fisher 精确检验，全部比较按 Holm 方法校正；置信区间为固定随机种子的自助法（比率用 fairlearn MetricFrame）。" if zh else "Significance: Fisher's exact test vs the reference, Holm-adjusted across all comparisons; intervals by seeded bootstrap (rates via fairlearn MetricFrame).",
+            "显著性：每个属性一次 χ² 独立性检验（各属性间按 Holm 校正）；不用“对通过率最高类别”的两两检验下结论，因为参照组是从数据中挑出的最高者，类别多时两两检验会虚报。两两 Fisher 精确检验（Holm 校正）仍列出供参考；置信区间为固定随机种子的自助法（比率用 fairlearn MetricFrame）。" if zh else "Significance: one χ² test of independence per attribute, Holm-adjusted across attributes (pairwise tests against the data-chosen highest-rate category over-alarm with many categories); pairwise Fisher tests are listed for reference; intervals by seeded bootstrap (rates via fairlearn MetricFrame).",
             "分层检验：按面试机构分层的 Cochran–Mantel–Haenszel 检验，并以 Breslow–Day 检验各层比值是否一致。" if zh else "Stratified: Cochran–Mantel–Haenszel across interview sites with the Breslow–Day homogeneity test.",
             "“一人之差”：再多录取一人即可使影响比达到 4/5，此类结论对个别决定高度敏感。" if zh else "One-person flip: one more selection would lift the ratio to 4/5; such findings hinge on single decisions.",
             f"发布时人数少于 {c['suppress_below']} 的单元格隐去，报告不含任何个人信息；生源地按省份归入七大地区。" if zh else f"Cells under {c['suppress_below']} are suppressed; no personal data; provinces are grouped into seven regions.",
@@ -327,9 +366,10 @@ def run_audit(
     selection["p_adjusted"] = np.nan
     selection.loc[mask, "p_adjusted"] = adjust_pvalues(selection.loc[mask, "p_value"].to_numpy(), method="holm")
     intervals = pd.concat([bootstrap_intervals(data, by=a, selected="advance", n_boot=n_boot, random_state=seed, min_share=min_share) for a in attributes], ignore_index=True)
+    omnibus = omnibus_tests(selection, alpha).set_index("attribute")
     verdict_rows = []
     for attribute, table in selection.groupby("attribute", sort=False):
-        verdict, reasons = _attribute_verdict(table, alpha)
+        verdict, reasons = _attribute_verdict(table, alpha, bool(omnibus.loc[attribute, "significant"]))
         ratios = table.loc[~_flags(table["excluded"]) & table["impact_ratio"].notna(), "impact_ratio"]
         verdict_rows.append({"attribute": attribute, "verdict": verdict, "reasons": reasons, "min_ratio": ratios.min() if len(ratios) else np.nan})
     scoring, score_verdicts = {}, []
@@ -339,8 +379,9 @@ def run_audit(
         table["p_adjusted"] = np.nan
         table.loc[m, "p_adjusted"] = adjust_pvalues(table.loc[m, "p_value"].to_numpy(), method="holm")
         scoring[score] = table
+        score_omnibus = omnibus_tests(table, alpha).set_index("attribute")
         for attribute, t in table.groupby("attribute", sort=False):
-            verdict, reasons = _attribute_verdict(t, alpha)
+            verdict, reasons = _attribute_verdict(t, alpha, bool(score_omnibus.loc[attribute, "significant"]))
             score_verdicts.append({"score": score, "attribute": attribute, "verdict": verdict, "reasons": reasons})
     strat_rows = []
     if strata in data.columns:

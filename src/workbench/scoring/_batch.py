@@ -182,7 +182,7 @@ class _ChunkScorer:
                 cache.cache_clear()
 
     def _score(self, texts: list, competencies: list) -> tuple[np.ndarray, np.ndarray]:
-        frame = self._frame(pd.DataFrame({"answer": texts, "competency": competencies}))
+        frame = self._frame(pd.DataFrame({"answer": pd.Series(texts, dtype=object), "competency": pd.Series(competencies, dtype=object)}))
         scores = None
         if self.fast is not None:
             try:
@@ -250,15 +250,22 @@ class _FastPath:
             return None
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        X = frame
+        # pandas ≥ 3 stores text as Arrow strings and every transformer iterating a column converts it to Python str
+        # again: convert once per step instead (the same str values reach every transformer)
+        X = _objects(frame)
         for step in self.pre_steps:
-            X = step.transform(X)
+            X = _objects(step.transform(X))
         blocks = []
         for transformer, cols, counter in self.parts:
             subset = X[cols]
             blocks.append(counter.transform(list(subset)) if counter is not None else transformer.transform(subset))
         matrix = self.columns._hstack(blocks, n_samples=len(frame))
         return np.clip(self.model.predict(matrix) + self.offset, self.y_min, self.y_max)
+
+
+def _objects(frame: pd.DataFrame) -> pd.DataFrame:
+    text = {c: object for c, dtype in frame.dtypes.items() if dtype != object and pd.api.types.is_string_dtype(dtype)}
+    return frame.astype(text) if text else frame
 
 
 def _counter_for(vectorizer):
