@@ -28,7 +28,7 @@ from workbench.synth import generate_cohort, scenario_config
 ATTRIBUTES = ["gender", "age_band", "hukou_type", "region", "ethnicity", "school_tier", "disability"]
 
 
-def flagged_attributes(cohort: Path, alpha: float = 0.05) -> set[str]:
+def cohort_flags(cohort: Path, alpha: float = 0.05) -> set[str]:
     cands = add_region(pd.read_csv(cohort / "candidates.csv", keep_default_na=False).replace({"": None}))
     answers = pd.read_csv(cohort / "answers.csv", keep_default_na=False, usecols=["answer_id", "candidate_id"])
     ratings = pd.read_csv(cohort / "ratings.csv").merge(answers, on="answer_id")
@@ -53,7 +53,7 @@ def main() -> int:
             fair = Path(tmp) / f"f{seed}"
             generate_cohort(scenario_config("fair", seed=seed, n_candidates=args.n, employees_per_role=0, rater_bias_sd=args.bias), biased)
             generate_cohort(scenario_config("fair", seed=1000 + seed, n_candidates=args.n, employees_per_role=0), fair)
-            fb, ff = flagged_attributes(biased), flagged_attributes(fair)
+            fb, ff = cohort_flags(biased), cohort_flags(fair)
             power_hits += "gender" in fb
             false_alarms += bool(ff)
             details.append((seed, sorted(fb), sorted(ff)))

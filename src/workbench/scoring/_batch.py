@@ -268,35 +268,50 @@ def _objects(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(text) if text else frame
 
 
-def _counter_for(vectorizer):
-    """An exact vectorised replacement of ``vectorizer.transform`` for a fitted Count/TfidfVectorizer, or None."""
-    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+def _counter_for(transformer):
+    """An exact vectorised replacement of a fitted text step's ``transform``, or None (then the step itself runs).
 
-    if type(vectorizer) not in (CountVectorizer, TfidfVectorizer) or not hasattr(vectorizer, "vocabulary_"):
+    Handles ``Pipeline([HashingVectorizer, …])`` (the AnswerScorer's hashed n-grams: the n-grams are hashed with a
+    numpy MurmurHash3 over their UTF-8 bytes, exactly as scikit-learn's Cython hasher does) and fitted
+    ``CountVectorizer``/``TfidfVectorizer`` (vocabulary look-ups of packed code points / token ids).
+    """
+    from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfVectorizer
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(transformer, Pipeline) and transformer.steps and type(transformer.steps[0][1]) is HashingVectorizer:
+        head = _HashedNgrams.build(transformer.steps[0][1])
+        return None if head is None else _ThenSteps(head, [step for _, step in transformer.steps[1:]])
+    if type(transformer) is HashingVectorizer:
+        return _HashedNgrams.build(transformer)
+    if type(transformer) not in (CountVectorizer, TfidfVectorizer) or not hasattr(transformer, "vocabulary_"):
         return None
-    if vectorizer.input != "content" or vectorizer.get_stop_words() is not None or not vectorizer.vocabulary_:
+    if transformer.input != "content" or transformer.get_stop_words() is not None or not transformer.vocabulary_:
         return None
-    if isinstance(vectorizer, TfidfVectorizer) and not hasattr(vectorizer, "_tfidf"):
+    if isinstance(transformer, TfidfVectorizer) and not hasattr(transformer, "_tfidf"):
         return None
-    if vectorizer.analyzer == "char" and vectorizer.ngram_range[1] <= 3:
-        return _CharCounter(vectorizer)
-    if vectorizer.analyzer == "word":
-        counter = _WordCounter(vectorizer)
+    if transformer.analyzer == "char" and transformer.ngram_range[1] <= 3:
+        return _CharCounter(transformer)
+    if transformer.analyzer == "word":
+        counter = _WordCounter(transformer)
         return counter if counter.ok else None
     return None
 
 
-def _finish(vectorizer, rows: list, cols: list, n_docs: int):
-    """Hits (document, feature) → the CSR scikit-learn builds (counts summed, indices sorted), then binary / tf-idf
-    exactly as ``transform`` does. One sort of the packed (document, feature) keys does the grouping."""
-    import scipy.sparse as sp
-
+def _align(X):
     try:
         from sklearn.feature_extraction.text import _align_api_if_sparse
     except ImportError:  # older scikit-learn
-        def _align_api_if_sparse(X):
-            return X
-    n_features = len(vectorizer.vocabulary_)
+        return X
+    return _align_api_if_sparse(X)
+
+
+def _csr_counts(rows: list, cols: list, n_docs: int, n_features: int, dtype):
+    """Hits (document, feature) → the canonical CSR scikit-learn builds (duplicates summed, indices sorted).
+
+    One sort of the packed (document, feature) keys does the grouping; the counts are small integers, exact in any
+    float dtype and in any summation order."""
+    import scipy.sparse as sp
+
     key = np.concatenate([r * n_features + c for r, c in zip(rows, cols)]) if rows else np.empty(0, dtype=np.int64)
     key.sort()
     if len(key):
@@ -304,22 +319,148 @@ def _finish(vectorizer, rows: list, cols: list, n_docs: int):
         first[0] = True
         np.not_equal(key[1:], key[:-1], out=first[1:])
         starts = np.flatnonzero(first)
-        counts = np.diff(np.append(starts, len(key))).astype(vectorizer.dtype)
+        counts = np.diff(np.append(starts, len(key))).astype(dtype)
         unique = key[starts]
     else:
-        counts, unique = np.empty(0, dtype=vectorizer.dtype), key
+        counts, unique = np.empty(0, dtype=dtype), key
     doc = unique // n_features
-    indices_dtype = np.int32 if len(unique) < np.iinfo(np.int32).max and n_features < np.iinfo(np.int32).max else np.int64
-    indptr = np.zeros(n_docs + 1, dtype=indices_dtype)
+    index_dtype = np.int32 if max(len(unique), n_features) < np.iinfo(np.int32).max else np.int64
+    indptr = np.zeros(n_docs + 1, dtype=index_dtype)
     np.cumsum(np.bincount(doc, minlength=n_docs), out=indptr[1:])
-    X = sp.csr_array((counts, (unique - doc * n_features).astype(indices_dtype), indptr), shape=(n_docs, n_features))
+    X = sp.csr_array((counts, (unique - doc * n_features).astype(index_dtype), indptr), shape=(n_docs, n_features))
     X.has_sorted_indices = True
+    return X
+
+
+def _finish(vectorizer, rows: list, cols: list, n_docs: int):
+    """Vocabulary hits → counts → binary / tf-idf exactly as ``CountVectorizer``/``TfidfVectorizer.transform``."""
+    X = _csr_counts(rows, cols, n_docs, len(vectorizer.vocabulary_), vectorizer.dtype)
     if vectorizer.binary:
         X.data.fill(1)
-    X = _align_api_if_sparse(X)
+    X = _align(X)
     if hasattr(vectorizer, "_tfidf"):
         return vectorizer._tfidf.transform(X, copy=False)
     return X
+
+
+_C1, _C2 = np.uint32(0xCC9E2D51), np.uint32(0x1B873593)
+_TAIL_MASK = np.array([0, 0xFF, 0xFFFF, 0xFFFFFF], dtype=np.uint32)
+
+
+def _rotl(x, r: int):
+    return (x << np.uint32(r)) | (x >> np.uint32(32 - r))
+
+
+def _murmur3(data: bytes, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Signed MurmurHash3_x86_32 (seed 0) of ``data[s:s + l]`` for every span — what ``sklearn.utils.murmurhash3_32``
+    returns for the same bytes, computed for millions of spans at once."""
+    b = np.frombuffer(data + b"\0\0\0\0", dtype=np.uint8).astype(np.uint32)
+    words = b[:-3] | (b[1:-2] << np.uint32(8)) | (b[2:-1] << np.uint32(16)) | (b[3:] << np.uint32(24))  # LE word at each byte
+    h = np.zeros(len(starts), dtype=np.uint32)
+    blocks = lengths >> 2
+    rows = np.flatnonzero(blocks > 0)
+    block = 0
+    while len(rows):
+        k = _rotl(words[starts[rows] + 4 * block] * _C1, 15) * _C2
+        h[rows] = _rotl(h[rows] ^ k, 13) * np.uint32(5) + np.uint32(0xE6546B64)
+        block += 1
+        rows = rows[blocks[rows] > block]
+    tail = lengths & 3
+    rows = np.flatnonzero(tail)
+    if len(rows):
+        k = words[starts[rows] + 4 * blocks[rows]] & _TAIL_MASK[tail[rows]]
+        h[rows] ^= _rotl(k * _C1, 15) * _C2
+    h ^= lengths.astype(np.uint32)
+    h ^= h >> np.uint32(16)
+    h *= np.uint32(0x85EBCA6B)
+    h ^= h >> np.uint32(13)
+    h *= np.uint32(0xC2B2AE35)
+    h ^= h >> np.uint32(16)
+    return h.view(np.int32)
+
+
+class _HashedNgrams:
+    """``HashingVectorizer.transform`` (analyzer "char" or "word", ``alternate_sign=False``) with the n-grams hashed in
+    numpy: every n-gram is a span of one UTF-8 buffer (documents' characters for "char"; tokens joined by a space —
+    exactly ``" ".join`` of scikit-learn's word n-grams — for "word")."""
+
+    def __init__(self, vectorizer):
+        self.vectorizer = vectorizer
+        self.n_features = int(vectorizer.n_features)
+        self.min_n, self.max_n = vectorizer.ngram_range
+        self.preprocess = vectorizer.build_preprocessor()
+        if vectorizer.analyzer == "char":
+            self.white_spaces = vectorizer._white_spaces
+            self.spans = self._char_spans
+        else:
+            self.tokenize = vectorizer.build_tokenizer()
+            self.spans = self._word_spans
+
+    @classmethod
+    def build(cls, vectorizer):
+        if vectorizer.input != "content" or vectorizer.alternate_sign or vectorizer.analyzer not in ("char", "word"):
+            return None
+        if vectorizer.analyzer == "word" and vectorizer.get_stop_words() is not None:
+            return None
+        if not 1 <= vectorizer.ngram_range[0] <= vectorizer.ngram_range[1]:
+            return None
+        return cls(vectorizer)
+
+    def _char_spans(self, docs: list):
+        sub, pre = self.white_spaces.sub, self.preprocess
+        processed = [sub(" ", pre(d)) for d in docs]
+        text = "".join(processed)
+        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        width = 1 + (points >= 0x80).astype(np.int64) + (points >= 0x800) + (points >= 0x10000)  # UTF-8 bytes per char
+        offset = np.zeros(len(points) + 1, dtype=np.int64)
+        np.cumsum(width, out=offset[1:])
+        data = text.encode("utf-8")
+        doc = np.repeat(np.arange(len(docs)), np.fromiter(map(len, processed), dtype=np.int64, count=len(processed)))
+        return data, offset[:-1], offset[1:], doc
+
+    def _word_spans(self, docs: list):
+        tokenize, pre = self.tokenize, self.preprocess
+        tokens = [tokenize(pre(d)) for d in docs]
+        encoded = list(map(str.encode, chain.from_iterable(tokens)))
+        size = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        start = np.zeros(len(encoded), dtype=np.int64)
+        np.cumsum(size[:-1] + 1, out=start[1:])  # tokens joined by one space: an n-gram is a contiguous span
+        doc = np.repeat(np.arange(len(docs)), np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens)))
+        return b" ".join(encoded), start, start + size, doc
+
+    def transform(self, docs: list):
+        from sklearn.preprocessing import normalize
+
+        data, start, end, doc = self.spans(docs)
+        rows, cols = [], []
+        total = len(doc)
+        for n in range(self.min_n, self.max_n + 1):
+            if total < n:
+                break
+            first = np.flatnonzero(doc[: total - n + 1] == doc[n - 1:])  # n-grams inside one document
+            h = _murmur3(data, start[first], end[first + n - 1] - start[first]).astype(np.int64)
+            col = np.where(h == -(2**31), (2**31 - 1 - (self.n_features - 1)) % self.n_features, np.abs(h) % self.n_features)
+            rows.append(doc[first])
+            cols.append(col)
+        X = _csr_counts(rows, cols, len(docs), self.n_features, self.vectorizer.dtype)
+        if self.vectorizer.binary:
+            X.data.fill(1)
+        if self.vectorizer.norm is not None:
+            X = normalize(X, norm=self.vectorizer.norm, copy=False)
+        return _align(X)
+
+
+class _ThenSteps:
+    """A vectorised first step followed by the pipeline's remaining fitted steps (e.g. ``TfidfTransformer``)."""
+
+    def __init__(self, head, steps: list):
+        self.head, self.steps = head, steps
+
+    def transform(self, docs: list):
+        X = self.head.transform(docs)
+        for step in self.steps:
+            X = step.transform(X)
+        return X
 
 
 class _CharCounter:
@@ -584,8 +725,8 @@ class _DaskEngine:
                 raise IntegrityError(f"{model_path.name} changed while scoring started (sha256 {sha256_bytes(data)[:16]}… ≠ {sha[:16]}…)")
             self.ref = {"sha256": sha, "card": card_path_for(model_path).read_text(encoding="utf-8")}
             self.model = self.client.scatter(data, broadcast=True, hash=False)
-        n_workers = len(self.client.scheduler_info().get("workers", {})) or jobs
-        self.workers = max(jobs, n_workers)
+        threads = sum(self.client.nthreads().values())  # every worker thread can hold one piece
+        self.workers = max(jobs, threads)
 
     def submit(self, texts, competencies):
         if self.model is None:
