@@ -1,6 +1,6 @@
 """Batch scoring (``workbench.scoring._batch.score_file``): order, exactness, engines, quarantine, integrity, memory.
 
-One small scorer is trained per module (1,500 synthetic answers). ``max_features`` keeps its vocabulary small so
+One small scorer is trained per module (1,500 synthetic answers). ``hash_bits=16`` keeps its feature space small so
 that the model file loads in about a second in every process that needs it (the pool and dask workers load and
 verify it themselves); scoring exactness does not depend on the vocabulary size.
 """
@@ -42,7 +42,7 @@ def cohort(tmp_path_factory):
 @pytest.fixture(scope="module")
 def model(cohort, tmp_path_factory):
     train = cohort["answers"].iloc[:1_500]
-    scorer = AnswerScorer(max_features=1_500).fit(
+    scorer = AnswerScorer(hash_bits=16).fit(
         pd.DataFrame({"answer": train["answer_text"], "competency": train["competency_id"]}), train["y"]
     )
     path, card = save_scorer(scorer, tmp_path_factory.mktemp("model") / "scorer.skops", card={"model_version": "test-1"})

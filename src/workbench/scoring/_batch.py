@@ -234,7 +234,7 @@ class _FastPath:
             if not isinstance(features, Pipeline):
                 return None
             columns = features.steps[-1][1]
-            if not isinstance(columns, ColumnTransformer) or not hasattr(columns, "_hstack"):
+            if not isinstance(columns, ColumnTransformer) or not isinstance(getattr(columns, "sparse_output_", None), bool):
                 return None
             parts = []
             for _name, transformer, cols in columns.transformers_:
@@ -259,8 +259,43 @@ class _FastPath:
         for transformer, cols, counter in self.parts:
             subset = X[cols]
             blocks.append(counter.transform(list(subset)) if counter is not None else transformer.transform(subset))
-        matrix = self.columns._hstack(blocks, n_samples=len(frame))
+        matrix = _hstack(blocks, len(frame), sparse=self.columns.sparse_output_)
         return np.clip(self.model.predict(matrix) + self.offset, self.y_min, self.y_max)
+
+
+def _hstack(blocks: list, n_rows: int, *, sparse: bool):
+    """``ColumnTransformer``'s concatenation: the CSR ``scipy.sparse.hstack(...).tocsr()`` gives (values unchanged,
+    explicit zeros of dense blocks dropped, each row's entries in block order), built with one merge of the blocks'
+    row-sorted entries instead of a COO round trip; or the dense ``np.hstack``."""
+    import scipy.sparse as sp
+
+    if not sparse:
+        return np.hstack([b.toarray() if sp.issparse(b) else np.asarray(b) for b in blocks])
+    dtype = np.result_type(*[b.dtype for b in blocks])
+    rows, cols, values = [], [], []
+    offset = 0
+    for block in blocks:
+        if sp.issparse(block):
+            block = block.tocsr()
+            rows.append(np.repeat(np.arange(n_rows), np.diff(block.indptr)))
+            cols.append(block.indices.astype(np.int64) + offset)
+            values.append(block.data)
+        else:
+            block = np.asarray(block)
+            r, c = np.nonzero(block)
+            rows.append(r)
+            cols.append(c + offset)
+            values.append(block[r, c])
+        offset += block.shape[1]
+    row = np.concatenate(rows)
+    order = np.argsort(row, kind="stable")  # a merge of per-block runs: block order within each row is kept
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row, minlength=n_rows), out=indptr[1:])
+    index_dtype = np.int32 if max(len(row), offset) < np.iinfo(np.int32).max else np.int64
+    X = sp.csr_array((np.concatenate(values).astype(dtype)[order], np.concatenate(cols)[order].astype(index_dtype),
+                      indptr.astype(index_dtype)), shape=(n_rows, offset))
+    X.has_sorted_indices = True
+    return X
 
 
 def _objects(frame: pd.DataFrame) -> pd.DataFrame:
