@@ -25,12 +25,19 @@
   written by the calling process. In every engine at most ``2 × workers`` pieces are in flight, results are
   written in input order, and the scores are identical (same code, same model, row-wise features).
 
-Speed: the per-answer cost is the scorer's (relevance filter, hand-built features, two TF-IDF transforms with
-rjieba tokenisation). For the TF-IDF steps this module uses an exact inference-time re-implementation of
-scikit-learn's n-gram counting (vectorised with numpy instead of a Python dict loop per n-gram; it feeds the
-fitted ``TfidfTransformer`` unchanged). Each scoring process checks it against ``scorer.predict`` on its first
-chunk and falls back to ``scorer.predict`` (with a warning) if anything differs; set ``WORKBENCH_SCORE_FASTPATH=0``
-to always use ``scorer.predict``.
+Speed: the per-answer cost is the scorer's (relevance filter, hand-built features, two TF-IDF transforms of hashed
+word and character n-grams with rjieba tokenisation). For the n-gram steps this module uses an exact inference-time
+re-implementation of scikit-learn's ``HashingVectorizer`` (n-grams as spans of one UTF-8 buffer, MurmurHash3
+vectorised in numpy, the fitted ``TfidfTransformer`` applied unchanged; fitted ``Count``/``TfidfVectorizer``
+vocabularies are looked up the same way). Text columns are handed to the transformers as Python ``str`` objects
+once per step instead of being re-read from pandas' Arrow strings by each. Each scoring process compares the result
+with the scorer's own ``predict``/``predict_rating`` on its first chunk and falls back to them (with a warning) if
+anything differs; ``WORKBENCH_SCORE_FASTPATH=0`` always uses them. The scorer's per-text lru caches (meant for
+cross-validation refits) are emptied after each chunk so that memory stays flat.
+
+Parallel start-up: every worker imports scikit-learn and the scorer, loads the model and the tokenizer
+dictionaries (several seconds per process); ``jobs>1`` pays off for inputs of tens of thousands of answers.
+``jobs>1`` on the local engine uses ``spawn``: call ``score_file`` under ``if __name__ == "__main__":`` in scripts.
 """
 
 from __future__ import annotations
@@ -234,7 +241,7 @@ class _FastPath:
             if not isinstance(features, Pipeline):
                 return None
             columns = features.steps[-1][1]
-            if not isinstance(columns, ColumnTransformer) or not isinstance(getattr(columns, "sparse_output_", None), bool):
+            if not isinstance(columns, ColumnTransformer) or not hasattr(columns, "_hstack"):
                 return None
             parts = []
             for _name, transformer, cols in columns.transformers_:
@@ -259,43 +266,8 @@ class _FastPath:
         for transformer, cols, counter in self.parts:
             subset = X[cols]
             blocks.append(counter.transform(list(subset)) if counter is not None else transformer.transform(subset))
-        matrix = _hstack(blocks, len(frame), sparse=self.columns.sparse_output_)
+        matrix = self.columns._hstack(blocks, n_samples=len(frame))  # private, but checked by the canary
         return np.clip(self.model.predict(matrix) + self.offset, self.y_min, self.y_max)
-
-
-def _hstack(blocks: list, n_rows: int, *, sparse: bool):
-    """``ColumnTransformer``'s concatenation: the CSR ``scipy.sparse.hstack(...).tocsr()`` gives (values unchanged,
-    explicit zeros of dense blocks dropped, each row's entries in block order), built with one merge of the blocks'
-    row-sorted entries instead of a COO round trip; or the dense ``np.hstack``."""
-    import scipy.sparse as sp
-
-    if not sparse:
-        return np.hstack([b.toarray() if sp.issparse(b) else np.asarray(b) for b in blocks])
-    dtype = np.result_type(*[b.dtype for b in blocks])
-    rows, cols, values = [], [], []
-    offset = 0
-    for block in blocks:
-        if sp.issparse(block):
-            block = block.tocsr()
-            rows.append(np.repeat(np.arange(n_rows), np.diff(block.indptr)))
-            cols.append(block.indices.astype(np.int64) + offset)
-            values.append(block.data)
-        else:
-            block = np.asarray(block)
-            r, c = np.nonzero(block)
-            rows.append(r)
-            cols.append(c + offset)
-            values.append(block[r, c])
-        offset += block.shape[1]
-    row = np.concatenate(rows)
-    order = np.argsort(row, kind="stable")  # a merge of per-block runs: block order within each row is kept
-    indptr = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(row, minlength=n_rows), out=indptr[1:])
-    index_dtype = np.int32 if max(len(row), offset) < np.iinfo(np.int32).max else np.int64
-    X = sp.csr_array((np.concatenate(values).astype(dtype)[order], np.concatenate(cols)[order].astype(index_dtype),
-                      indptr.astype(index_dtype)), shape=(n_rows, offset))
-    X.has_sorted_indices = True
-    return X
 
 
 def _objects(frame: pd.DataFrame) -> pd.DataFrame:
@@ -664,7 +636,7 @@ _WORKER: dict = {}
 def _pool_init(model_path: str, sha: str) -> None:
     try:
         _WORKER["scorer"] = _cached_scorer(Path(model_path), sha)
-    except BaseException as exc:  # reported by the first task, so the caller sees the real error (not a broken pool)
+    except Exception as exc:  # reported by the first task, so the caller sees the real error (not a broken pool)
         _WORKER["error"] = exc
 
 
@@ -1128,8 +1100,8 @@ def score_file(
     elif competency_column is not None:
         raise IntakeError(
             f"{answers_path} has no column {competency_column!r} (the competency of each answer); pass questions_path "
-            f"(a questions table with question_id, competency_id) to map question_id → competency, or competency_column=None "
-            f"to score without competency",
+            f"(CLI --questions: a questions table with question_id, competency_id) to map question_id → competency, or "
+            f"competency_column=None (CLI --no-competency) to score without competency",
             file=str(answers_path), column=competency_column,
         )
     read = list(dict.fromkeys(read))
