@@ -181,3 +181,12 @@ def test_acceptance_table_matches_direct_computation():
     assert row["pass_qwk"] == (row["qwk"] >= 0.70)
     biased = frame.assign(machine=frame["machine"] + np.where(frame["gender"] == "女", -0.5, 0))
     assert not acceptance_table(biased, by="competency", demographics=("gender",), overall=False).iloc[0]["pass_subgroup"]
+
+
+def test_nonlinear_alternative_fits_on_sparse_hashed_features(split):
+    """The hgb model must reduce the 2**20-column hashed space with a sparse SVD, never densify it."""
+    train, test = split
+    small = train.head(600)
+    model = AnswerScorer(model="hgb", svd_components=20, hgb_max_iter=30).fit(small[["answer", "competency"]], small["human"])
+    scores = model.predict(test[["answer", "competency"]].head(50))
+    assert scores.shape == (50,) and np.isfinite(scores).all()

@@ -137,7 +137,8 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         if "bei" in groups:
             parts.append(("bei", Pipeline([("count", BEIFeatures()), ("scale", StandardScaler())]), ["answer"]))
         parts.append(("relevant", StandardScaler(), ["n_relevant"]))
-        columns = ColumnTransformer(parts, sparse_threshold=1.0 if self.model == "ridge" else 0.0, n_jobs=None)
+        # Always sparse: the hashed space has 2**hash_bits columns; the hgb model reduces it with a sparse-aware SVD.
+        columns = ColumnTransformer(parts, sparse_threshold=1.0, n_jobs=None)
         return Pipeline([("relevance", RelevanceFilter(enabled=self.relevance_filter, mask_terms=tuple(self.mask_terms))), ("columns", columns)])
 
     def _regressor(self):
