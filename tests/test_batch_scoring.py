@@ -1,8 +1,9 @@
 """Batch scoring (``workbench.scoring._batch.score_file``): order, exactness, engines, quarantine, integrity, memory.
 
-One small scorer is trained per module (1,500 synthetic answers). ``hash_bits=16`` keeps its feature space small so
-that the model file loads in about a second in every process that needs it (the pool and dask workers load and
-verify it themselves); scoring exactness does not depend on the vocabulary size.
+One small scorer is trained per module (1,500 synthetic answers, ``hash_bits=16`` for a small model file) and saved
+with its card; every process that scores (this one, the pool workers, the dask workers) loads and verifies it itself.
+Exactness does not depend on the size of the hashed feature space (the vectorised hashing is also checked with
+collisions below).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import shutil
 import tracemalloc
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -186,6 +188,28 @@ def test_dask_local_cluster_equals_local(cohort, model, tmp_path):
     assert a["answer_id"].tolist() == b["answer_id"].tolist()
     assert np.array_equal(a["score"].to_numpy(), b["score"].to_numpy())
     assert np.array_equal(a["rating"].to_numpy(), b["rating"].to_numpy())
+
+
+def test_dask_existing_scheduler_gets_the_model_as_verified_bytes(cohort, model, tmp_path, monkeypatch):
+    """Joining a running cluster: the model is broadcast as bytes and loaded (hash-verified) on the worker."""
+    import logging
+
+    from dask.distributed import LocalCluster
+
+    import workbench.scoring._batch as batch
+
+    src, frame = _answers_file(cohort, tmp_path, slice(0, 400))
+    loaded = []
+    real_load = batch.load_scorer
+    monkeypatch.setattr(batch, "load_scorer", lambda path, **kw: loaded.append((Path(path).name, kw)) or real_load(path, **kw))
+    batch._MODEL_CACHE.clear()  # the in-process worker must not reuse this process's cached model
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None, silence_logs=logging.ERROR) as cluster:
+        summary = score_file(model["path"], src, tmp_path / "s.parquet", questions_path=cohort["questions"], engine="dask",
+                             scheduler=cluster.scheduler_address, chunk_size=100, progress=False)
+    assert summary.scored == 400
+    assert ("model.skops", {"expected_sha256": summary.model_sha256}) in loaded  # the shipped copy, sha-checked
+    expected, _ = _reference(model, frame)
+    np.testing.assert_allclose(pd.read_parquet(tmp_path / "s.parquet")["score"].to_numpy(), expected, rtol=0, atol=1e-9)
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@
   rating, model_sha256, model_version``. Rows that cannot be scored go to ``<out>.quarantine.csv`` with the reason
   (formulas neutralised); nothing is dropped silently: ``rows_in = scored + quarantined``. Both files are written
   under temporary names and only renamed into place when the whole input has been scored, so a failed run leaves
-  no partial output behind.
+  no partial output behind. In CSV output, ids that a spreadsheet would run as a formula (``=…``, ``+…``, ``-…``)
+  get a leading quote, as in every CSV the workbench writes; Parquet keeps them verbatim (join back on ``row``).
 * **Model** loaded with :func:`workbench.scoring._persist.load_scorer` (hash-verified against its card, library
   versions checked, type allow-list); a tampered or card-less model raises ``IntegrityError`` before any output
   exists. Every process that scores (the caller, each pool worker, each dask worker) loads and verifies it itself.
@@ -22,8 +23,9 @@
   cluster the model bytes and card are broadcast to the workers once (``scatter(broadcast=True)``) and each worker
   verifies the sha256 before loading, so the model path need not be reachable from the workers; the workers must
   run the same library versions (the card check refuses others). Input and output files are only read and
-  written by the calling process. In every engine at most ``2 × workers`` pieces are in flight, results are
-  written in input order, and the scores are identical (same code, same model, row-wise features).
+  written by the calling process. Each chunk is scored in pieces of at most 2,000 answers (at least one per
+  worker); at most two chunks are in flight (one being scored, the next read and queued), results are written in
+  input order, and the scores are identical in every engine (same code, same model, row-wise features).
 
 Speed: the per-answer cost is the scorer's (relevance filter, hand-built features, two TF-IDF transforms of hashed
 word and character n-grams with rjieba tokenisation). For the n-gram steps this module uses an exact inference-time
@@ -78,7 +80,8 @@ QUARANTINE_COLUMNS = ["source_file", "row", "id", "column", "value", "reason_cod
 _PREVIEW = 80  # characters of an offending value kept in the quarantine (answers may hold personal data)
 _QUARANTINE_FLUSH = 5_000
 _CANARY_ROWS = 256
-_MIN_PIECE = 64
+_MIN_PIECE = 64  # smallest piece worth sending to a worker
+_PIECE_ROWS = 2_000  # most answers per scorer call: ~35 kB of transient feature memory per answer
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -1139,15 +1142,15 @@ def score_file(
             runner = _PoolEngine(model_path, sha, jobs)
         else:
             runner = _DaskEngine(model_path, sha, card, jobs, scheduler)
-        max_in_flight = 2 * runner.workers
+        # serial: each chunk is written before the next is read; parallel: one chunk is read and submitted while the
+        # workers score the previous one, so at most two chunks are held — memory does not grow with the file
+        max_pending = 1 if runner.workers == 1 else 2
         pending: deque = deque()  # (rows, ids, [future, …], input rows of the chunk); written strictly in order
-        in_flight = 0
 
         def write_head():
-            nonlocal in_flight, scored, buffered, first_write, rows_at_first_write
+            nonlocal scored, buffered, first_write, rows_at_first_write
             rows, ids, futures, chunk_rows = pending.popleft()
             results = [f.result() for f in futures]
-            in_flight -= len(futures)
             scores = np.concatenate([r[0] for r in results]) if results else np.empty(0)
             ratings = np.concatenate([r[1] for r in results]) if results else np.empty(0, dtype=np.int64)
             if rows:
@@ -1166,14 +1169,13 @@ def score_file(
             buffered += n
             max_buffered = max(max_buffered, buffered)
             quarantine.add(problems)
-            n_pieces = 1 if runner.workers == 1 else max(1, min(runner.workers, len(texts) // _MIN_PIECE))
+            # pieces of at most _PIECE_ROWS answers (the scorer's working memory is per piece), at least one per worker
+            n_pieces = max(math.ceil(len(texts) / _PIECE_ROWS), min(runner.workers, len(texts) // _MIN_PIECE), 1)
             step = math.ceil(len(texts) / n_pieces) if texts else 0
             futures = [runner.submit(texts[i:i + step], comps[i:i + step]) for i in range(0, len(texts), step)] if texts else []
             pending.append((rows, ids, futures, n))
-            in_flight += len(futures)
             del texts, comps
-            # at most two chunks (2 × workers pieces) are read but not yet written: memory does not grow with the file
-            while pending and (runner.workers == 1 or in_flight >= max_in_flight or len(pending) >= max_in_flight):
+            while len(pending) >= max_pending:
                 write_head()
         while pending:
             write_head()
