@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import tracemalloc
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ import pandas as pd
 import pytest
 
 from workbench.errors import DataError, IntakeError, IntegrityError
-from workbench.scoring._batch import ScoreSummary, _ChunkScorer, _counter_for, _murmur3, score_file
+from workbench.scoring._batch import ScoreSummary, score_file
 from workbench.scoring._persist import card_path_for, save_scorer
 from workbench.scoring._scorer import AnswerScorer
 
@@ -108,63 +107,6 @@ def test_csv_input_with_competency_column_and_csv_output(cohort, model, tmp_path
     assert scores["rating"].tolist() == expected_rating.tolist()
 
 
-def test_vectorised_murmurhash_matches_scikit_learn():
-    from sklearn.utils import murmurhash3_32
-
-    rng = np.random.default_rng(0)
-    alphabet = list("abcXYZ 01-.") + ["é", "ß", "中", "国", "客", "户", "😀", "\u0800", "\uffff", "\U00010000"]
-    strings = ["".join(rng.choice(alphabet, rng.integers(0, 30))) for _ in range(3_000)]
-    encoded = [t.encode("utf-8") for t in strings]
-    lengths = np.array([len(e) for e in encoded], dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    hashes = _murmur3(b"".join(encoded), starts, lengths)
-    assert hashes.tolist() == [murmurhash3_32(t, seed=0) for t in strings]
-
-
-@pytest.mark.parametrize("analyzer", ["char", "word"])
-def test_vectorised_text_steps_equal_scikit_learn(cohort, analyzer):
-    """The exact replacements of HashingVectorizer (AnswerScorer's text steps) and of vocabulary vectorizers."""
-    from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfTransformer, TfidfVectorizer
-    from sklearn.pipeline import Pipeline
-
-    from workbench.scoring._tokenize import tokenize_rjieba
-
-    texts = cohort["answers"]["answer_text"].iloc[:300].fillna("").tolist()
-    docs = texts[150:] + ["", "  多个   空格\n\n换行 ABC abc", "a b  c", "İstanbul ǅ ß 😀 123-456 www.x.com"]
-    opts = dict(analyzer="char", ngram_range=(1, 3)) if analyzer == "char" else dict(tokenizer=tokenize_rjieba, token_pattern=None, lowercase=False, ngram_range=(1, 3))
-    candidates = [
-        Pipeline([("hash", HashingVectorizer(n_features=2**18, alternate_sign=False, norm=None, dtype=np.float32, **opts)),
-                  ("tfidf", TfidfTransformer(sublinear_tf=True))]).fit(texts[:150]),
-        HashingVectorizer(n_features=2**10, alternate_sign=False, binary=True, **opts),  # collisions, binary, l2 norm
-        TfidfVectorizer(min_df=2, sublinear_tf=True, dtype=np.float32, **opts).fit(texts[:150]),
-        CountVectorizer(**opts).fit(texts[:150]),
-    ]
-    for step in candidates:
-        counter = _counter_for(step)
-        assert counter is not None, type(step).__name__
-        fast, exact = counter.transform(docs), step.transform(docs)
-        assert fast.dtype == exact.dtype and fast.shape == exact.shape
-        assert np.array_equal(fast.indptr, exact.indptr) and np.array_equal(fast.indices, exact.indices)
-        assert np.array_equal(fast.data, exact.data), type(step).__name__
-
-
-def test_fast_path_is_active_and_bit_identical_to_predict(model, cohort):
-    texts = cohort["answers"]["answer_text"].iloc[:400].tolist() + [
-        "  多个   空格\n\n换行 ABC abc", "", "a b c d", "！！！", "我先核实了客户身份。" * 40, "\t\tTab", "İstanbul ǅ ß 123-456 www.x.com",
-    ]
-    comps = cohort["answers"]["competency_id"].iloc[:400].tolist() + ["aml_cdd"] * 7
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)  # a fast-path fallback warns: fail instead
-        fast = _ChunkScorer(model["scorer"], fast=True)
-        scores, ratings = fast.score(texts, comps)
-    assert fast.fast is not None, "the vectorised path should apply to an AnswerScorer"
-    exact, exact_ratings = _ChunkScorer(model["scorer"], fast=False).score(texts, comps)
-    assert np.array_equal(scores, exact) and np.array_equal(ratings, exact_ratings)
-
-
-# ------------------------------------------------------------------------------------------------------------
-# engines
-# ------------------------------------------------------------------------------------------------------------
 def test_local_pool_equals_serial(cohort, model, tmp_path):
     src, _ = _answers_file(cohort, tmp_path, slice(0, 1_200))
     serial = score_file(model["path"], src, tmp_path / "a.parquet", questions_path=cohort["questions"], chunk_size=200, progress=False)

@@ -27,15 +27,9 @@
   worker); at most two chunks are in flight (one being scored, the next read and queued), results are written in
   input order, and the scores are identical in every engine (same code, same model, row-wise features).
 
-Speed: the per-answer cost is the scorer's (relevance filter, hand-built features, two TF-IDF transforms of hashed
-word and character n-grams with rjieba tokenisation). For the n-gram steps this module uses an exact inference-time
-re-implementation of scikit-learn's ``HashingVectorizer`` (n-grams as spans of one UTF-8 buffer, MurmurHash3
-vectorised in numpy, the fitted ``TfidfTransformer`` applied unchanged; fitted ``Count``/``TfidfVectorizer``
-vocabularies are looked up the same way). Text columns are handed to the transformers as Python ``str`` objects
-once per step instead of being re-read from pandas' Arrow strings by each. Each scoring process compares the result
-with the scorer's own ``predict``/``predict_rating`` on its first chunk and falls back to them (with a warning) if
-anything differs; ``WORKBENCH_SCORE_FASTPATH=0`` always uses them. The scorer's per-text lru caches (meant for
-cross-validation refits) are emptied after each chunk so that memory stays flat.
+Speed: the per-answer cost is the scorer's own ``predict`` (``AnswerFeaturizer`` does the relevance filter, the
+hand-built features and the hashed n-grams for a whole piece of answers in a few vectorised passes, with one rjieba
+tokenisation per answer); ``benchmark/scoring_benchmark.py`` measures it against raw tokenisation.
 
 Parallel start-up: every worker imports scikit-learn and the scorer, loads the model and the tokenizer
 dictionaries (several seconds per process); ``jobs>1`` pays off for inputs of tens of thousands of answers.
@@ -50,10 +44,9 @@ import os
 import tempfile
 import threading
 import time
-import warnings
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +72,6 @@ QUARANTINE_REASONS = {
 QUARANTINE_COLUMNS = ["source_file", "row", "id", "column", "value", "reason_code", "reason"]
 _PREVIEW = 80  # characters of an offending value kept in the quarantine (answers may hold personal data)
 _QUARANTINE_FLUSH = 5_000
-_CANARY_ROWS = 256
 _MIN_PIECE = 64  # smallest piece worth sending to a worker
 _PIECE_ROWS = 2_000  # most answers per scorer call: ~35 kB of transient feature memory per answer
 
@@ -148,454 +140,22 @@ def _rating_rule(scorer):
     return lambda frame, scores: np.clip(np.floor(scores + 0.5), 1, 5).astype(np.int64)
 
 
-def _per_text_caches() -> list:
-    """lru caches keyed by answer text in the scorer's modules (kept for cross-validation refits).
-
-    Batch scoring sees every text once, so they only cost memory; they are emptied after every chunk.
-    """
-    from functools import _lru_cache_wrapper
-
-    from . import _features, _relevance, _tokenize
-
-    caches = []
-    for module in (_tokenize, _relevance, _features):
-        for obj in vars(module).values():
-            if isinstance(obj, _lru_cache_wrapper):
-                maxsize = obj.cache_info().maxsize
-                if maxsize is None or maxsize > 1_000:
-                    caches.append(obj)
-    return caches
-
-
 class _ChunkScorer:
-    """Scores lists of (text, competency) with one loaded scorer; exact fast path for the TF-IDF steps."""
+    """Scores lists of (text, competency) with one loaded scorer: its own ``predict``, so every engine is exact."""
 
-    def __init__(self, scorer, *, fast: bool | None = None):
+    def __init__(self, scorer):
         from ._scorer import as_answer_frame
 
         self.scorer = scorer
         self._frame = as_answer_frame
         self._rating = _rating_rule(scorer)
-        self._caches = _per_text_caches()
-        if fast is None:
-            fast = os.environ.get("WORKBENCH_SCORE_FASTPATH", "1").strip().lower() not in ("0", "false", "no", "off")
-        self.fast = _FastPath.build(scorer) if fast else None
-        self.checked = False
 
     def score(self, texts: list, competencies: list) -> tuple[np.ndarray, np.ndarray]:
         if not texts:
             return np.empty(0, dtype=np.float64), np.empty(0, dtype=np.int64)
-        try:
-            return self._score(texts, competencies)
-        finally:
-            for cache in self._caches:
-                cache.cache_clear()
-
-    def _score(self, texts: list, competencies: list) -> tuple[np.ndarray, np.ndarray]:
         frame = self._frame(pd.DataFrame({"answer": pd.Series(texts, dtype=object), "competency": pd.Series(competencies, dtype=object)}))
-        scores = None
-        if self.fast is not None:
-            try:
-                scores = self.fast.predict(frame)
-            except Exception as exc:  # e.g. a text with lone surrogates (no utf-32 form): the exact path from now on
-                warnings.warn(f"batch scoring fast path failed ({type(exc).__name__}: {exc}); using scorer.predict from now on",
-                              RuntimeWarning, stacklevel=3)
-                self.fast, scores = None, None
-        ratings = None
-        if scores is not None:
-            ratings = self._rating(frame, scores)
-            if not self.checked:  # canary: the first rows of the first chunk through the scorer's own methods
-                n = min(_CANARY_ROWS, len(frame))
-                head = frame.iloc[:n]
-                same = np.array_equal(np.asarray(self.scorer.predict(head), dtype=np.float64), scores[:n])
-                if same and hasattr(self.scorer, "predict_rating"):
-                    try:
-                        same = np.array_equal(np.asarray(self.scorer.predict_rating(head), dtype=np.int64), ratings[:n])
-                    except AttributeError:
-                        pass
-                self.checked = True
-                if not same:
-                    warnings.warn("batch scoring fast path disagrees with the scorer's own predict; using scorer.predict from now on",
-                                  RuntimeWarning, stacklevel=3)
-                    self.fast, scores = None, None
-        if scores is None:
-            scores = np.asarray(self.scorer.predict(frame), dtype=np.float64)
-            ratings = self._rating(frame, scores)
-        return scores, ratings
-
-
-class _FastPath:
-    """``AnswerScorer.predict`` with the vectorizers' n-gram counting vectorised; everything else is the fitted steps."""
-
-    def __init__(self, pre_steps, columns, parts, model, offset, y_min, y_max):
-        self.pre_steps, self.columns, self.parts, self.model = pre_steps, columns, parts, model
-        self.offset, self.y_min, self.y_max = offset, y_min, y_max
-
-    @classmethod
-    def build(cls, scorer):
-        try:
-            from sklearn.compose import ColumnTransformer
-            from sklearn.pipeline import Pipeline
-
-            pipe = getattr(scorer, "pipeline_", None)
-            if not isinstance(pipe, Pipeline) or len(pipe.steps) != 2 or not all(hasattr(scorer, a) for a in ("offset_", "y_min_", "y_max_")):
-                return None
-            features, model = pipe.steps[0][1], pipe.steps[1][1]
-            if not isinstance(features, Pipeline):
-                return None
-            columns = features.steps[-1][1]
-            if not isinstance(columns, ColumnTransformer) or not hasattr(columns, "_hstack"):
-                return None
-            parts = []
-            for _name, transformer, cols in columns.transformers_:
-                if isinstance(transformer, str):
-                    if transformer == "drop":
-                        continue
-                    return None  # passthrough: not needed by AnswerScorer, keep the exact path
-                parts.append((transformer, cols, _counter_for(transformer)))
-            if not any(counter is not None for _, _, counter in parts):
-                return None
-            return cls([s for _, s in features.steps[:-1]], columns, parts, model, scorer.offset_, scorer.y_min_, scorer.y_max_)
-        except Exception:  # anything unexpected in the scorer's structure: use scorer.predict
-            return None
-
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        # pandas ≥ 3 stores text as Arrow strings and every transformer iterating a column converts it to Python str
-        # again: convert once per step instead (the same str values reach every transformer)
-        X = _objects(frame)
-        for step in self.pre_steps:
-            X = _objects(step.transform(X))
-        blocks = []
-        for transformer, cols, counter in self.parts:
-            subset = X[cols]
-            blocks.append(counter.transform(list(subset)) if counter is not None else transformer.transform(subset))
-        matrix = self.columns._hstack(blocks, n_samples=len(frame))  # private, but checked by the canary
-        return np.clip(self.model.predict(matrix) + self.offset, self.y_min, self.y_max)
-
-
-def _objects(frame: pd.DataFrame) -> pd.DataFrame:
-    text = {c: object for c, dtype in frame.dtypes.items() if dtype != object and pd.api.types.is_string_dtype(dtype)}
-    return frame.astype(text) if text else frame
-
-
-def _counter_for(transformer):
-    """An exact vectorised replacement of a fitted text step's ``transform``, or None (then the step itself runs).
-
-    Handles ``Pipeline([HashingVectorizer, …])`` (the AnswerScorer's hashed n-grams: the n-grams are hashed with a
-    numpy MurmurHash3 over their UTF-8 bytes, exactly as scikit-learn's Cython hasher does) and fitted
-    ``CountVectorizer``/``TfidfVectorizer`` (vocabulary look-ups of packed code points / token ids).
-    """
-    from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfVectorizer
-    from sklearn.pipeline import Pipeline
-
-    if isinstance(transformer, Pipeline) and transformer.steps and type(transformer.steps[0][1]) is HashingVectorizer:
-        head = _HashedNgrams.build(transformer.steps[0][1])
-        return None if head is None else _ThenSteps(head, [step for _, step in transformer.steps[1:]])
-    if type(transformer) is HashingVectorizer:
-        return _HashedNgrams.build(transformer)
-    if type(transformer) not in (CountVectorizer, TfidfVectorizer) or not hasattr(transformer, "vocabulary_"):
-        return None
-    if transformer.input != "content" or transformer.get_stop_words() is not None or not transformer.vocabulary_:
-        return None
-    if isinstance(transformer, TfidfVectorizer) and not hasattr(transformer, "_tfidf"):
-        return None
-    if transformer.analyzer == "char" and transformer.ngram_range[1] <= 3:
-        return _CharCounter(transformer)
-    if transformer.analyzer == "word":
-        counter = _WordCounter(transformer)
-        return counter if counter.ok else None
-    return None
-
-
-def _align(X):
-    try:
-        from sklearn.feature_extraction.text import _align_api_if_sparse
-    except ImportError:  # older scikit-learn
-        return X
-    return _align_api_if_sparse(X)
-
-
-def _csr_counts(rows: list, cols: list, n_docs: int, n_features: int, dtype):
-    """Hits (document, feature) → the canonical CSR scikit-learn builds (duplicates summed, indices sorted).
-
-    One sort of the packed (document, feature) keys does the grouping; the counts are small integers, exact in any
-    float dtype and in any summation order."""
-    import scipy.sparse as sp
-
-    key = np.concatenate([r * n_features + c for r, c in zip(rows, cols)]) if rows else np.empty(0, dtype=np.int64)
-    key.sort()
-    if len(key):
-        first = np.empty(len(key), dtype=bool)
-        first[0] = True
-        np.not_equal(key[1:], key[:-1], out=first[1:])
-        starts = np.flatnonzero(first)
-        counts = np.diff(np.append(starts, len(key))).astype(dtype)
-        unique = key[starts]
-    else:
-        counts, unique = np.empty(0, dtype=dtype), key
-    doc = unique // n_features
-    index_dtype = np.int32 if max(len(unique), n_features) < np.iinfo(np.int32).max else np.int64
-    indptr = np.zeros(n_docs + 1, dtype=index_dtype)
-    np.cumsum(np.bincount(doc, minlength=n_docs), out=indptr[1:])
-    X = sp.csr_array((counts, (unique - doc * n_features).astype(index_dtype), indptr), shape=(n_docs, n_features))
-    X.has_sorted_indices = True
-    return X
-
-
-def _finish(vectorizer, rows: list, cols: list, n_docs: int):
-    """Vocabulary hits → counts → binary / tf-idf exactly as ``CountVectorizer``/``TfidfVectorizer.transform``."""
-    X = _csr_counts(rows, cols, n_docs, len(vectorizer.vocabulary_), vectorizer.dtype)
-    if vectorizer.binary:
-        X.data.fill(1)
-    X = _align(X)
-    if hasattr(vectorizer, "_tfidf"):
-        return vectorizer._tfidf.transform(X, copy=False)
-    return X
-
-
-_C1, _C2 = np.uint32(0xCC9E2D51), np.uint32(0x1B873593)
-_TAIL_MASK = np.array([0, 0xFF, 0xFFFF, 0xFFFFFF], dtype=np.uint32)
-
-
-def _rotl(x, r: int):
-    return (x << np.uint32(r)) | (x >> np.uint32(32 - r))
-
-
-def _murmur3(data: bytes, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Signed MurmurHash3_x86_32 (seed 0) of ``data[s:s + l]`` for every span — what ``sklearn.utils.murmurhash3_32``
-    returns for the same bytes, computed for millions of spans at once."""
-    b = np.frombuffer(data + b"\0\0\0\0", dtype=np.uint8).astype(np.uint32)
-    words = b[:-3] | (b[1:-2] << np.uint32(8)) | (b[2:-1] << np.uint32(16)) | (b[3:] << np.uint32(24))  # LE word at each byte
-    h = np.zeros(len(starts), dtype=np.uint32)
-    blocks = lengths >> 2
-    rows = np.flatnonzero(blocks > 0)
-    block = 0
-    while len(rows):
-        k = _rotl(words[starts[rows] + 4 * block] * _C1, 15) * _C2
-        h[rows] = _rotl(h[rows] ^ k, 13) * np.uint32(5) + np.uint32(0xE6546B64)
-        block += 1
-        rows = rows[blocks[rows] > block]
-    tail = lengths & 3
-    rows = np.flatnonzero(tail)
-    if len(rows):
-        k = words[starts[rows] + 4 * blocks[rows]] & _TAIL_MASK[tail[rows]]
-        h[rows] ^= _rotl(k * _C1, 15) * _C2
-    h ^= lengths.astype(np.uint32)
-    h ^= h >> np.uint32(16)
-    h *= np.uint32(0x85EBCA6B)
-    h ^= h >> np.uint32(13)
-    h *= np.uint32(0xC2B2AE35)
-    h ^= h >> np.uint32(16)
-    return h.view(np.int32)
-
-
-class _HashedNgrams:
-    """``HashingVectorizer.transform`` (analyzer "char" or "word", ``alternate_sign=False``) with the n-grams hashed in
-    numpy: every n-gram is a span of one UTF-8 buffer (documents' characters for "char"; tokens joined by a space —
-    exactly ``" ".join`` of scikit-learn's word n-grams — for "word")."""
-
-    def __init__(self, vectorizer):
-        self.vectorizer = vectorizer
-        self.n_features = int(vectorizer.n_features)
-        self.min_n, self.max_n = vectorizer.ngram_range
-        self.preprocess = vectorizer.build_preprocessor()
-        if vectorizer.analyzer == "char":
-            self.white_spaces = vectorizer._white_spaces
-            self.spans = self._char_spans
-        else:
-            self.tokenize = vectorizer.build_tokenizer()
-            self.spans = self._word_spans
-
-    @classmethod
-    def build(cls, vectorizer):
-        if vectorizer.input != "content" or vectorizer.alternate_sign or vectorizer.analyzer not in ("char", "word"):
-            return None
-        if vectorizer.analyzer == "word" and vectorizer.get_stop_words() is not None:
-            return None
-        if not 1 <= vectorizer.ngram_range[0] <= vectorizer.ngram_range[1]:
-            return None
-        return cls(vectorizer)
-
-    def _char_spans(self, docs: list):
-        sub, pre = self.white_spaces.sub, self.preprocess
-        processed = [sub(" ", pre(d)) for d in docs]
-        text = "".join(processed)
-        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-        width = 1 + (points >= 0x80).astype(np.int64) + (points >= 0x800) + (points >= 0x10000)  # UTF-8 bytes per char
-        offset = np.zeros(len(points) + 1, dtype=np.int64)
-        np.cumsum(width, out=offset[1:])
-        data = text.encode("utf-8")
-        doc = np.repeat(np.arange(len(docs)), np.fromiter(map(len, processed), dtype=np.int64, count=len(processed)))
-        return data, offset[:-1], offset[1:], doc
-
-    def _word_spans(self, docs: list):
-        tokenize, pre = self.tokenize, self.preprocess
-        tokens = [tokenize(pre(d)) for d in docs]
-        encoded = list(map(str.encode, chain.from_iterable(tokens)))
-        size = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-        start = np.zeros(len(encoded), dtype=np.int64)
-        np.cumsum(size[:-1] + 1, out=start[1:])  # tokens joined by one space: an n-gram is a contiguous span
-        doc = np.repeat(np.arange(len(docs)), np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens)))
-        return b" ".join(encoded), start, start + size, doc
-
-    def transform(self, docs: list):
-        from sklearn.preprocessing import normalize
-
-        data, start, end, doc = self.spans(docs)
-        rows, cols = [], []
-        total = len(doc)
-        for n in range(self.min_n, self.max_n + 1):
-            if total < n:
-                break
-            first = np.flatnonzero(doc[: total - n + 1] == doc[n - 1:])  # n-grams inside one document
-            h = _murmur3(data, start[first], end[first + n - 1] - start[first]).astype(np.int64)
-            col = np.where(h == -(2**31), (2**31 - 1 - (self.n_features - 1)) % self.n_features, np.abs(h) % self.n_features)
-            rows.append(doc[first])
-            cols.append(col)
-        X = _csr_counts(rows, cols, len(docs), self.n_features, self.vectorizer.dtype)
-        if self.vectorizer.binary:
-            X.data.fill(1)
-        if self.vectorizer.norm is not None:
-            X = normalize(X, norm=self.vectorizer.norm, copy=False)
-        return _align(X)
-
-
-class _ThenSteps:
-    """A vectorised first step followed by the pipeline's remaining fitted steps (e.g. ``TfidfTransformer``)."""
-
-    def __init__(self, head, steps: list):
-        self.head, self.steps = head, steps
-
-    def transform(self, docs: list):
-        X = self.head.transform(docs)
-        for step in self.steps:
-            X = step.transform(X)
-        return X
-
-
-class _CharCounter:
-    """``analyzer="char"``: n-grams of the preprocessed text (``\\s\\s+`` → " "), n ≤ 3, looked up as packed code points."""
-
-    _SEP = np.uint64(0x1FFFFF)  # not a code point: n-grams spanning two documents never match the vocabulary
-
-    def __init__(self, vectorizer):
-        self.vectorizer = vectorizer
-        self.preprocess = vectorizer.build_preprocessor()
-        self.white_spaces = vectorizer._white_spaces
-        self.min_n, self.max_n = vectorizer.ngram_range
-        tables: dict[int, list] = {}
-        for term, j in vectorizer.vocabulary_.items():
-            key = 0
-            for ch in term:
-                key = (key << 21) | ord(ch)
-            tables.setdefault(len(term), []).append((key, j))
-        self.tables = {
-            n: (pd.Index(np.fromiter((k for k, _ in items), dtype=np.uint64, count=len(items))), np.fromiter((j for _, j in items), dtype=np.int64, count=len(items)))
-            for n, items in tables.items()
-        }
-
-    def transform(self, docs: list):
-        sub, pre = self.white_spaces.sub, self.preprocess
-        processed = [sub(" ", pre(d)) for d in docs]
-        lengths = np.fromiter(map(len, processed), dtype=np.int64, count=len(processed))
-        # one separator after every document; utf-32 gives one code point per character
-        points = np.frombuffer("\U0010ffff".join(processed + [""]).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-        points[np.cumsum(lengths + 1) - 1] = self._SEP
-        starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
-        total = len(points)
-        rows, cols = [], []
-        key = points.copy()
-        for n in range(1, self.max_n + 1):
-            if n > 1:
-                key = (key[: total - n + 1] << np.uint64(21)) | points[n - 1:]
-            if n < self.min_n or n not in self.tables:
-                continue
-            index, ids = self.tables[n]
-            loc = index.get_indexer(key)
-            hit = np.flatnonzero(loc >= 0)
-            rows.append(np.searchsorted(starts, hit, side="right") - 1)
-            cols.append(ids[loc[hit]])
-        return _finish(self.vectorizer, rows, cols, len(docs))
-
-
-class _WordCounter:
-    """``analyzer="word"``: the vectorizer's own tokenizer; n-grams looked up as packed token ids.
-
-    Exact as long as no token contains a space (then ``" ".join`` is invertible); a chunk where one does is
-    counted with scikit-learn's own analyzer instead.
-    """
-
-    def __init__(self, vectorizer):
-        self.vectorizer = vectorizer
-        self.preprocess = vectorizer.build_preprocessor()
-        self.tokenize = vectorizer.build_tokenizer()
-        self.min_n, self.max_n = vectorizer.ngram_range
-        unigrams, multigrams = {}, {}
-        for term, j in vectorizer.vocabulary_.items():
-            (multigrams if " " in term else unigrams)[term] = j
-        self.part: dict[str, int] = {}
-        for term in unigrams:
-            self.part.setdefault(term, len(self.part))
-        for term in multigrams:
-            for word in term.split(" "):
-                self.part.setdefault(word, len(self.part))
-        self.P = P = len(self.part)
-        self.ok = P ** self.max_n < 2**62
-        self.unigram_feature = np.full(P + 1, -1, dtype=np.int64)  # id P = a token in no vocabulary entry
-        for term, j in unigrams.items():
-            self.unigram_feature[self.part[term]] = j
-        tables: dict[int, list] = {}
-        for term, j in multigrams.items():
-            words = term.split(" ")
-            key = 0
-            for word in words:
-                key = key * P + self.part[word]
-            tables.setdefault(len(words), []).append((key, j))
-        self.tables = {
-            n: (pd.Index(np.fromiter((k for k, _ in items), dtype=np.int64, count=len(items))), np.fromiter((j for _, j in items), dtype=np.int64, count=len(items)))
-            for n, items in tables.items()
-        }
-
-    def transform(self, docs: list):
-        tokenize, pre = self.tokenize, self.preprocess
-        tokens = [tokenize(pre(d)) for d in docs]
-        flat = list(chain.from_iterable(tokens))
-        if " " in "".join(flat):
-            return self._exact(tokens)
-        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
-        P = self.P
-        ids = np.fromiter(map(self.part.get, flat, repeat(P)), dtype=np.int64, count=len(flat))
-        doc = np.repeat(np.arange(len(docs)), lengths)
-        rows, cols = [], []
-        if self.min_n <= 1:
-            feature = self.unigram_feature[ids]
-            hit = feature >= 0
-            rows.append(doc[hit])
-            cols.append(feature[hit])
-        total = len(ids)
-        key, known = ids.copy(), ids < P
-        for n in range(2, self.max_n + 1):
-            if total < n:
-                break
-            key = key[: total - n + 1] * P + ids[n - 1:]
-            known = known[: total - n + 1] & (ids[n - 1:] < P)
-            if n < self.min_n or n not in self.tables:
-                continue
-            index, feature_ids = self.tables[n]
-            loc = index.get_indexer(key)
-            hit = (loc >= 0) & known & (doc[: total - n + 1] == doc[n - 1:])
-            rows.append(doc[: total - n + 1][hit])
-            cols.append(feature_ids[loc[hit]])
-        return _finish(self.vectorizer, rows, cols, len(docs))
-
-    def _exact(self, tokens: list):
-        ngrams, vocabulary = self.vectorizer._word_ngrams, self.vectorizer.vocabulary_
-        rows, cols = [], []
-        for i, toks in enumerate(tokens):
-            found = [j for j in map(vocabulary.get, ngrams(toks)) if j is not None]
-            rows.append(np.full(len(found), i, dtype=np.int64))
-            cols.append(np.asarray(found, dtype=np.int64))
-        return _finish(self.vectorizer, rows, cols, len(tokens))
+        scores = np.asarray(self.scorer.predict(frame), dtype=np.float64)
+        return scores, self._rating(frame, scores)
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -23,11 +23,7 @@ __all__ = ["TRUSTED_TYPES", "card_path_for", "load_scorer", "save_scorer", "libr
 TRUSTED_TYPES = (
     "workbench.scoring._scorer.AnswerScorer",
     "workbench.scoring._scorer._DenseSVD",
-    "workbench.scoring._features.EvidenceFeatures",
-    "workbench.scoring._features.BEIFeatures",
-    "workbench.scoring._relevance.RelevanceFilter",
-    "workbench.scoring._tokenize.tokenize_jieba",
-    "workbench.scoring._tokenize.tokenize_rjieba",
+    "workbench.scoring._featurize.AnswerFeaturizer",
 )
 _VERSIONED = ("scikit-learn", "skops", "numpy", "scipy", "workbench")
 

@@ -7,22 +7,17 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import TruncatedSVD
 from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from ._features import BEIFeatures, EvidenceFeatures
-from ._relevance import RelevanceFilter
-from ._tokenize import BACKENDS, get_tokenizer
+from ._featurize import FEATURE_GROUPS, AnswerFeaturizer
+from ._tokenize import BACKENDS
 
 __all__ = ["AnswerScorer", "FEATURE_GROUPS", "MODELS", "as_answer_frame"]
 
-FEATURE_GROUPS = ("words", "chars", "evidence", "bei")
 MODELS = ("ridge", "hgb")
 
 
@@ -121,25 +116,12 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         if not groups or unknown:
             raise ValueError(f"feature_groups must be a non-empty subset of {FEATURE_GROUPS}, got {groups}")
 
-    def _features(self) -> ColumnTransformer:
-        parts = []
-        groups = tuple(self.feature_groups)
-        # norm=None: an n-gram's contribution does not shrink when unrelated text is appended (padding-proof)
-        # Hashed n-grams + TF-IDF weighting: no vocabulary to store (skops serialises a 100k-entry dict slowly and
-        # bulkily), bounded memory at any corpus size, and identical transforms in every batch-scoring worker.
-        if "words" in groups:
-            parts.append(("words", _hashed_tfidf(dict(tokenizer=get_tokenizer(self.tokenizer), token_pattern=None, lowercase=False,
-                                                      ngram_range=(1, self.word_ngram_max)), self.hash_bits, self.text_norm), "answer"))
-        if "chars" in groups:
-            parts.append(("chars", _hashed_tfidf(dict(analyzer="char", ngram_range=(1, self.char_ngram_max)), self.hash_bits, self.text_norm), "answer"))
-        if "evidence" in groups:
-            parts.append(("evidence", Pipeline([("count", EvidenceFeatures()), ("scale", StandardScaler())]), ["answer", "competency"]))
-        if "bei" in groups:
-            parts.append(("bei", Pipeline([("count", BEIFeatures()), ("scale", StandardScaler())]), ["answer"]))
-        parts.append(("relevant", StandardScaler(), ["n_relevant"]))
-        # Always sparse: the hashed space has 2**hash_bits columns; the hgb model reduces it with a sparse-aware SVD.
-        columns = ColumnTransformer(parts, sparse_threshold=1.0, n_jobs=None)
-        return Pipeline([("relevance", RelevanceFilter(enabled=self.relevance_filter, mask_terms=tuple(self.mask_terms))), ("columns", columns)])
+    def _features(self) -> AnswerFeaturizer:
+        # Hashed n-grams + TF-IDF: no vocabulary to store (skops serialises a 100k-entry dict slowly and bulkily),
+        # bounded memory at any corpus size, and identical transforms in every batch-scoring worker.
+        return AnswerFeaturizer(feature_groups=tuple(self.feature_groups), tokenizer=self.tokenizer, word_ngram_max=self.word_ngram_max,
+                                char_ngram_max=self.char_ngram_max, hash_bits=self.hash_bits, text_norm=self.text_norm,
+                                relevance_filter=self.relevance_filter, mask_terms=tuple(self.mask_terms))
 
     def _regressor(self):
         if self.model == "ridge":
@@ -211,13 +193,6 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.input_tags.two_d_array = False
         return tags
-
-
-def _hashed_tfidf(options: dict, bits: int, norm) -> Pipeline:
-    return Pipeline([
-        ("hash", HashingVectorizer(n_features=2**bits, alternate_sign=False, norm=None, dtype=np.float32, **options)),
-        ("tfidf", TfidfTransformer(sublinear_tf=True, norm=norm)),
-    ])
 
 
 class _DenseSVD(TruncatedSVD):

@@ -1,7 +1,7 @@
 """Chinese tokenisation backends: ``jieba`` (the reference) and ``rjieba`` (a Rust port, ~10× faster).
 
 Both get the same user dictionary (the competency dictionary's keywords and evidence phrases) so domain terms
-such as 客户尽职调查 stay whole. The tokenizer functions are module-level so persisted models can name them.
+such as 客户尽职调查 stay whole.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from functools import lru_cache
 
-__all__ = ["BACKENDS", "get_tokenizer", "tokenize_jieba", "tokenize_rjieba", "user_words"]
+__all__ = ["BACKENDS", "get_tokenizer", "raw_cutter", "tokenize_jieba", "tokenize_rjieba", "user_words"]
 
 BACKENDS = ("jieba", "rjieba")
 _lock = threading.Lock()
@@ -44,29 +44,26 @@ def _prepare(backend: str) -> None:
         _ready.add(backend)
 
 
+def raw_cutter(backend: str):
+    """The backend's own ``text → list[str]`` with the user dictionary loaded (whitespace tokens included)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"tokenizer must be one of {BACKENDS}, got {backend!r}")
+    _prepare(backend)
+    if backend == "jieba":
+        import jieba
+
+        return jieba.lcut
+    import rjieba
+
+    return rjieba.cut
+
+
 def tokenize_jieba(text: str) -> list[str]:
-    return list(_jieba_cached(text))
+    return [t for t in raw_cutter("jieba")(text) if t.strip()]
 
 
 def tokenize_rjieba(text: str) -> list[str]:
-    return list(_rjieba_cached(text))
-
-
-# Cross-validation and learning curves refit on the same answers many times; tokens are cached per text.
-@lru_cache(maxsize=200_000)
-def _jieba_cached(text: str) -> tuple[str, ...]:
-    _prepare("jieba")
-    import jieba
-
-    return tuple(t for t in jieba.lcut(text) if t.strip())
-
-
-@lru_cache(maxsize=200_000)
-def _rjieba_cached(text: str) -> tuple[str, ...]:
-    _prepare("rjieba")
-    import rjieba
-
-    return tuple(t for t in rjieba.cut(text) if t.strip())
+    return [t for t in raw_cutter("rjieba")(text) if t.strip()]
 
 
 def get_tokenizer(backend: str):
