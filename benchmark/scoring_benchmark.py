@@ -325,10 +325,10 @@ def report(args, res: dict | None, mem: list[dict] | None, info: dict, load_befo
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--answers", type=int, default=20_000, help="answers for the throughput part (default 20,000)")
+    parser.add_argument("--answers", type=int, default=100_000, help="answers for the throughput part (default 100,000: enough for a steady phase with 2 workers)")
     parser.add_argument("--train", type=int, default=5_000, help="training answers for the scorer and the naive pipeline (default 5,000)")
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="job counts for score_file (default 1 2)")
-    parser.add_argument("--chunk-size", type=int, default=2_000, help="score_file chunk size in the throughput part (default 2,000)")
+    parser.add_argument("--chunk-size", type=int, default=10_000, help="score_file chunk size in the throughput part (default 10,000)")
     parser.add_argument("--repeat", type=int, default=2, help="best of this many runs for tokenizers and the naive pipeline")
     parser.add_argument("--memory-sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--skip-memory", action="store_true", help="skip part 5 (the 1M cohort takes a few minutes to generate)")

@@ -291,3 +291,23 @@ def test_peak_memory_does_not_grow_with_rows(cohort, model, tmp_path):
     assert buffered["small"] == buffered["large"] == chunk
     ratio = peaks["large"] / peaks["small"]
     assert ratio <= 1.3, f"peak traced memory grew {ratio:.2f}× for 4× the rows ({peaks})"
+
+
+def test_cli_score_with_renamed_columns_reports_and_reconciles(cohort, model, tmp_path, capsys):
+    from workbench.cli import main
+
+    frame = cohort["answers"].iloc[:300].rename(columns={"answer_id": "编号", "answer_text": "回答", "competency_id": "能力"})
+    frame.loc[frame.index[5], "回答"] = "x" * 6_000  # too long: quarantined with its reason
+    src = tmp_path / "renamed.csv"
+    frame[["编号", "status", "回答", "能力"]].to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    code = main(["--lang", "en", "score", "--model", str(model["path"]), "--answers", str(src), "--out", str(out), "--id-column", "编号",
+                 "--text-column", "回答", "--competency-column", "能力", "--no-progress"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "300 rows: 299 scored, 1 quarantined (reconciled: True)" in printed
+    assert "text_too_long: 1" in printed and "model test-1" in printed
+    scores = pd.read_csv(out, encoding="utf-8-sig")
+    assert scores["编号"].tolist() == [i for k, i in enumerate(frame["编号"]) if k != 5]
+    expected, _ = _reference(model, cohort["answers"].iloc[:300].drop(index=cohort["answers"].index[5]))
+    np.testing.assert_allclose(scores["score"].to_numpy(), expected, rtol=0, atol=1e-9)

@@ -74,6 +74,9 @@ _H = {
     "score_scheduler": ("加入已有 dask 调度器的地址（默认启动本地集群）", "address of an existing dask scheduler (default: start a local cluster)"),
     "score_questions": ("题库文件，用于由 question_id 查胜任力", "question table to map question_id to competency"),
     "score_chunk": ("每块行数", "rows per chunk"),
+    "score_id_col": ("作答编号列名", "answer id column"),
+    "score_text_col": ("作答文本列名", "answer text column"),
+    "score_comp_col": ("胜任力列名（无此列时用 --questions 由 question_id 查）", "competency column (without it, --questions maps question_id)"),
     "audit": ("审计日志", "audit log"),
     "audit_verify": ("校验防篡改审计日志（哈希链）", "verify the tamper-evident audit log (hash chain)"),
     "audit_log": ("日志文件（默认 reports/audit_log.jsonl）", "log file (default reports/audit_log.jsonl)"),
@@ -159,6 +162,9 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     score.add_argument("--scheduler", default=None, metavar="ADDR", help=h("score_scheduler"))
     score.add_argument("--questions", default=None, metavar="FILE", help=h("score_questions"))
     score.add_argument("--chunk-size", type=int, default=20_000, metavar="ROWS", help=h("score_chunk"))
+    score.add_argument("--id-column", default="answer_id", metavar="COL", help=h("score_id_col"))
+    score.add_argument("--text-column", default="answer_text", metavar="COL", help=h("score_text_col"))
+    score.add_argument("--competency-column", default="competency_id", metavar="COL", help=h("score_comp_col"))
     score.add_argument("--no-progress", action="store_true", help=h("no_progress"))
 
     audit = sub.add_parser("audit", help=h("audit"), description=h("audit"))
@@ -284,10 +290,23 @@ def _cmd_score(args, lang: str) -> int:
     summary = score_file(
         args.model, args.answers, args.out, jobs=args.jobs, engine=args.engine, scheduler=args.scheduler,
         chunk_size=args.chunk_size, questions_path=args.questions, progress=not args.no_progress,
+        id_column=args.id_column, text_column=args.text_column, competency_column=args.competency_column,
     )
-    print((f"读入 {summary.rows_in:,} 行：评分 {summary.scored:,}，隔离 {summary.quarantined:,}；{summary.rows_per_s:,.0f} 行/秒\n输出：{summary.out_path}\n隔离：{summary.quarantine_path}"
-           if lang == "zh" else
-           f"{summary.rows_in:,} rows: {summary.scored:,} scored, {summary.quarantined:,} quarantined; {summary.rows_per_s:,.0f} rows/s\nout: {summary.out_path}\nquarantine: {summary.quarantine_path}"))
+    zh = lang == "zh"
+    steady = summary.steady_rows_per_s == summary.steady_rows_per_s  # NaN when the input fitted in one chunk
+    lines = [
+        (f"读入 {summary.rows_in:,} 行：评分 {summary.scored:,}，隔离 {summary.quarantined:,}（对账{'一致' if summary.reconciled else '不一致'}）"
+         if zh else f"{summary.rows_in:,} rows: {summary.scored:,} scored, {summary.quarantined:,} quarantined (reconciled: {summary.reconciled})"),
+        (f"用时 {summary.seconds:,.1f} 秒（启动 {summary.startup_seconds:,.1f} 秒）；{summary.rows_per_s:,.0f} 行/秒"
+         + (f"，稳定阶段 {summary.steady_rows_per_s:,.0f} 行/秒" if steady else "") + f"；引擎 {summary.engine}，进程 {summary.jobs}" if zh else
+         f"{summary.seconds:,.1f} s (start-up {summary.startup_seconds:,.1f} s); {summary.rows_per_s:,.0f} rows/s"
+         + (f", steady {summary.steady_rows_per_s:,.0f} rows/s" if steady else "") + f"; engine {summary.engine}, jobs {summary.jobs}"),
+        (f"模型 {summary.model_version}（sha256 {summary.model_sha256[:16]}…）" if zh else f"model {summary.model_version} (sha256 {summary.model_sha256[:16]}…)"),
+        (f"输出：{summary.out_path}" if zh else f"out: {summary.out_path}"),
+        (f"隔离：{summary.quarantine_path}" if zh else f"quarantine: {summary.quarantine_path}"),
+    ]
+    lines += [f"  {code}: {n:,}" for code, n in sorted(summary.quarantine_reasons.items())]
+    print("\n".join(lines))
     return 0
 
 
