@@ -171,6 +171,9 @@ def run_pipeline(
                         stdout_file=log,
                         stderr_file=log,
                         start_timeout=180,
+                        # ipykernel 7 warns on every start that loopback TCP is unencrypted (messages are still
+                        # HMAC-signed); the kernel's own log is not the user's business below ERROR
+                        extra_arguments=["--IPKernelApp.log_level=ERROR"],
                     )
             except Exception as exc:  # papermill raises PapermillExecutionError, or kernel/IO errors
                 error = _stage_error(exc, stage)
