@@ -155,12 +155,14 @@ def featurizer(answers):
 def test_counts_and_relevance_equal_the_per_answer_oracle(featurizer, answers):
     oracle = Oracle(featurizer)
     analysis = featurizer._analyse(answers, text=False)
+    kept = featurizer.relevant_sentence_counts(answers)
     names = featurizer._dense_names()
     cap = featurizer.cap
     for i, (text, comp) in enumerate(zip(answers["answer"], answers["competency"])):
         want = oracle.features(text, comp)
         got = dict(zip(names, analysis.dense[i]))
         assert analysis.relevant_sentences[i] == want["n_relevant"], (i, text)
+        assert kept[i] == want["n_relevant"]
         for name in ("first_person_actions", "quantified", "situation", "task", "action_steps", "result", "reflection", "hedges",
                      "generic_claims", "domain_terms"):
             assert got[f"bei:{name}"] == pytest.approx(np.log1p(min(want[name], cap))), (i, name, text)

@@ -184,9 +184,12 @@ def test_acceptance_table_matches_direct_computation():
 
 
 def test_nonlinear_alternative_fits_on_sparse_hashed_features(split):
-    """The hgb model must reduce the 2**20-column hashed space with a sparse SVD, never densify it."""
+    """The hgb model reduces its hashed space (2**16 columns per group by default) with a sparse SVD, never densifies it."""
     train, test = split
     small = train.head(600)
     model = AnswerScorer(model="hgb", svd_components=20, hgb_max_iter=30).fit(small[["answer", "competency"]], small["human"])
     scores = model.predict(test[["answer", "competency"]].head(50))
     assert scores.shape == (50,) and np.isfinite(scores).all()
+    matrix = model.transform_features(test[["answer", "competency"]].head(5))
+    assert matrix.format == "csr" and matrix.shape[1] == 2 * 2**16 + 17  # words + chars + 17 hand-built columns
+    assert model.get_params()["hash_bits"] is None and AnswerScorer()._hash_bits() == 20

@@ -60,7 +60,10 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         Word segmentation backend; identical tokens on Han text, rjieba is ~10× faster.
     feature_groups : tuple of {"words", "chars", "evidence", "bei"}
         Word n-grams, character n-grams, dictionary evidence with negation scope, behavioural-interview cues.
-    word_ngram_max, char_ngram_max : n-gram lengths; hash_bits : log2 of the hashed feature space per text group.
+    word_ngram_max, char_ngram_max : n-gram lengths.
+    hash_bits : int or None
+        log2 of the hashed feature space per text group. None: 20 for ``ridge``, 16 for ``hgb`` (its SVD holds
+        about 2 × 2**hash_bits × svd_components floats several times over: ≈ 13 GB at 20 bits, < 1 GB at 16).
     svd_components, hgb_max_iter, hgb_learning_rate : settings of the ``hgb`` model.
     mask_terms : tuple of str
         Terms removed from every answer before scoring (e.g. regional dialect words that proxy for home region).
@@ -81,7 +84,7 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         feature_groups: tuple = FEATURE_GROUPS,
         word_ngram_max: int = 2,
         char_ngram_max: int = 3,
-        hash_bits: int = 20,
+        hash_bits: int | None = None,
         svd_components: int = 200,
         hgb_max_iter: int = 300,
         hgb_learning_rate: float = 0.08,
@@ -116,11 +119,16 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         if not groups or unknown:
             raise ValueError(f"feature_groups must be a non-empty subset of {FEATURE_GROUPS}, got {groups}")
 
+    def _hash_bits(self) -> int:
+        if self.hash_bits is not None:
+            return self.hash_bits
+        return 16 if self.model == "hgb" else 20
+
     def _features(self) -> AnswerFeaturizer:
         # Hashed n-grams + TF-IDF: no vocabulary to store (skops serialises a 100k-entry dict slowly and bulkily),
         # bounded memory at any corpus size, and identical transforms in every batch-scoring worker.
         return AnswerFeaturizer(feature_groups=tuple(self.feature_groups), tokenizer=self.tokenizer, word_ngram_max=self.word_ngram_max,
-                                char_ngram_max=self.char_ngram_max, hash_bits=self.hash_bits, text_norm=self.text_norm,
+                                char_ngram_max=self.char_ngram_max, hash_bits=self._hash_bits(), text_norm=self.text_norm,
                                 relevance_filter=self.relevance_filter, mask_terms=tuple(self.mask_terms))
 
     def _regressor(self):
