@@ -338,7 +338,7 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         analysis = self._analyse(frame)
         self.idf_ = {}
         for group, (doc, column) in analysis.text.items():
-            docs, columns, _ = _grouped_counts(doc, column, self.hash_bits)
+            _, columns, _ = _grouped_counts(doc, column, self.hash_bits)  # distinct (answer, column) pairs
             df = np.bincount(columns, minlength=2**self.hash_bits)
             self.idf_[group] = (np.log((1.0 + analysis.n) / (1.0 + df)) + 1.0).astype(np.float64)
         mean = analysis.dense.mean(axis=0) if analysis.n else np.zeros(analysis.dense.shape[1])
@@ -400,8 +400,9 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         sent_doc = doc_of[new_sentence]
         windows = _Windows(points)
 
-        start, word = _lexicon(tuple(self.lexicon_)).find(joined, points, windows)
-        end = start + np.fromiter(map(len, self.lexicon_), dtype=np.int64, count=len(self.lexicon_))[word]
+        matcher = _lexicon(tuple(self.lexicon_))
+        start, word = matcher.find(joined, points, windows)
+        end = start + matcher.lengths[word]
         sent = sent_of[start]
         flags = self.word_flags_[word]
         number_sent = sent_of[_positions(NUMBER, joined)]
