@@ -73,22 +73,10 @@ from workbench.intake.stage import overview_figure, quarantine_overview, quarant
 from workbench.pipeline import open_stage
 from workbench.reports import section, show_figure, show_table
 
-stage = open_stage(
-    "00_intake",
-    run_dir=run_dir,
-    params=dict(data_dir=data_dir, dictionary_path=dictionary_path, table_files=table_files, cohort_scenario=cohort_scenario,
-                cohort_candidates=cohort_candidates, cohort_employees_per_role=cohort_employees_per_role, seed=seed, lang=lang),
-)
-result = run_intake_stage(
-    stage,
-    data_dir=data_dir,
-    dictionary_path=dictionary_path,
-    table_files=table_files,
-    cohort_scenario=cohort_scenario,
-    cohort_candidates=cohort_candidates,
-    cohort_employees_per_role=cohort_employees_per_role,
-    seed=seed,
-)
+params = dict(data_dir=data_dir, dictionary_path=dictionary_path, table_files=table_files, cohort_scenario=cohort_scenario,
+              cohort_candidates=cohort_candidates, cohort_employees_per_role=cohort_employees_per_role, seed=seed)
+stage = open_stage("00_intake", run_dir=run_dir, params={**params, "lang": lang})
+result = run_intake_stage(stage, **params)
 assert result.reconciled, "intake counts do not reconcile"
 result
 """
@@ -150,16 +138,10 @@ from workbench.competency.stage import effect_plot, run_competency_stage, weight
 from workbench.pipeline import open_stage
 from workbench.reports import note, section, show_figure, show_table
 
-stage = open_stage(
-    "01_competency_model",
-    run_dir=run_dir,
-    params=dict(high_performer_grade=high_performer_grade, n_bootstrap=n_bootstrap, min_employees=min_employees,
-                min_stability=min_stability, pinned_weights=pinned_weights, seed=seed, lang=lang),
-)
-model = run_competency_stage(
-    stage, high_performer_grade=high_performer_grade, n_bootstrap=n_bootstrap, min_employees=min_employees,
-    min_stability=min_stability, pinned_weights=pinned_weights, seed=seed,
-)
+params = dict(high_performer_grade=high_performer_grade, n_bootstrap=n_bootstrap, min_employees=min_employees,
+              min_stability=min_stability, pinned_weights=pinned_weights, seed=seed)
+stage = open_stage("01_competency_model", run_dir=run_dir, params={**params, "lang": lang})
+model = run_competency_stage(stage, **params)
 model
 """
             ),
@@ -227,16 +209,10 @@ from workbench.pipeline import open_stage
 from workbench.questions.stage import bank_overview, run_question_stage
 from workbench.reports import note, section, show_table
 
-stage = open_stage(
-    "02_question_bank",
-    run_dir=run_dir,
-    params=dict(per_competency=per_competency, roles=roles, redundancy_threshold=redundancy_threshold,
-                pilot_candidates_per_role=pilot_candidates_per_role, plant_pilot_faults=plant_pilot_faults, seed=seed, lang=lang),
-)
-evaluation = run_question_stage(
-    stage, per_competency=per_competency, roles=roles, redundancy_threshold=redundancy_threshold,
-    pilot_candidates_per_role=pilot_candidates_per_role, plant_pilot_faults=plant_pilot_faults, seed=seed,
-)
+params = dict(per_competency=per_competency, roles=roles, redundancy_threshold=redundancy_threshold,
+              pilot_candidates_per_role=pilot_candidates_per_role, plant_pilot_faults=plant_pilot_faults, seed=seed)
+stage = open_stage("02_question_bank", run_dir=run_dir, params={**params, "lang": lang})
+evaluation = run_question_stage(stage, **params)
 display(section("题库概况", "Bank overview", lang))
 display(show_table(bank_overview(evaluation)))
 """
@@ -300,16 +276,10 @@ from workbench.reports import note, section, show_figure, show_table
 from workbench.scoring import render_acceptance
 from workbench.scoring.stage import learning_curve_figure, run_scoring_stage
 
-stage = open_stage(
-    "03_scoring",
-    run_dir=run_dir,
-    params=dict(model=model, alpha=alpha, tokenizer=tokenizer, feature_groups=feature_groups, tuning_grid=tuning_grid, cv_folds=cv_folds,
-                tuning_folds=tuning_folds, learning_curve_sizes=learning_curve_sizes, demographics=demographics, seed=seed, lang=lang),
-)
-result = run_scoring_stage(
-    stage, model=model, alpha=alpha, tokenizer=tokenizer, feature_groups=feature_groups, tuning_grid=tuning_grid, cv_folds=cv_folds,
-    tuning_folds=tuning_folds, learning_curve_sizes=learning_curve_sizes, demographics=demographics, seed=seed,
-)
+params = dict(model=model, alpha=alpha, tokenizer=tokenizer, feature_groups=feature_groups, tuning_grid=tuning_grid, cv_folds=cv_folds,
+              tuning_folds=tuning_folds, learning_curve_sizes=learning_curve_sizes, demographics=demographics, seed=seed)
+stage = open_stage("03_scoring", run_dir=run_dir, params={**params, "lang": lang})
+result = run_scoring_stage(stage, **params)
 display(note(f"训练与评估使用 {result.n_answers:,} 条有两位面试官评分的作答（另有 {result.left_out} 条不足两个评分，未使用）；"
              f"所选配置：{result.params['model']}，alpha={result.params['alpha']}，特征组 {'、'.join(result.params['feature_groups'])}。"
              f"模型文件 sha256 {result.card['sha256'][:16]}…（完整值见运行清单与模型卡）。",
@@ -398,16 +368,11 @@ from workbench.fairness.stage import run_audit_stage
 from workbench.pipeline import open_stage
 from workbench.reports import note
 
-stage = open_stage(
-    "05_fairness_audit",
-    run_dir=run_dir,
-    params=dict(attributes=attributes, intersections=intersections, advance_top_share=advance_top_share, min_share=min_share, alpha=alpha,
-                n_boot=n_boot, suppress_below=suppress_below, mitigation=mitigation, mitigation_folds=mitigation_folds, audit_log=audit_log, seed=seed, lang=lang),
-)
-audit = run_audit_stage(
-    stage, attributes=attributes, intersections=intersections, advance_top_share=advance_top_share, min_share=min_share, alpha=alpha,
-    n_boot=n_boot, suppress_below=suppress_below, mitigation=mitigation, mitigation_folds=mitigation_folds, audit_log=audit_log, seed=seed, lang=lang,
-)
+params = dict(attributes=attributes, intersections=intersections, advance_top_share=advance_top_share, min_share=min_share, alpha=alpha,
+              n_boot=n_boot, suppress_below=suppress_below, mitigation=mitigation, mitigation_folds=mitigation_folds, audit_log=audit_log,
+              seed=seed, lang=lang)
+stage = open_stage("05_fairness_audit", run_dir=run_dir, params=params)
+audit = run_audit_stage(stage, **params)
 display(note(f"审计记录已写入审计日志（第 {stage.metrics['audit_log_seq']} 条），日志校验{'通过' if stage.metrics['audit_log_ok'] else '失败'}；"
              "用 workbench audit verify 可随时校验。",
              f"Recorded in the audit log (entry {stage.metrics['audit_log_seq']}); verification {'passed' if stage.metrics['audit_log_ok'] else 'FAILED'}; "
