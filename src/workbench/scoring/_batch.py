@@ -144,16 +144,13 @@ class _ChunkScorer:
     """Scores lists of (text, competency) with one loaded scorer: its own ``predict``, so every engine is exact."""
 
     def __init__(self, scorer):
-        from ._scorer import as_answer_frame
-
         self.scorer = scorer
-        self._frame = as_answer_frame
         self._rating = _rating_rule(scorer)
 
     def score(self, texts: list, competencies: list) -> tuple[np.ndarray, np.ndarray]:
         if not texts:
             return np.empty(0, dtype=np.float64), np.empty(0, dtype=np.int64)
-        frame = self._frame(pd.DataFrame({"answer": pd.Series(texts, dtype=object), "competency": pd.Series(competencies, dtype=object)}))
+        frame = pd.DataFrame({"answer": pd.Series(texts, dtype=object), "competency": pd.Series(competencies, dtype=object)})
         scores = np.asarray(self.scorer.predict(frame), dtype=np.float64)
         return scores, self._rating(frame, scores)
 

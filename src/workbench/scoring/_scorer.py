@@ -184,8 +184,8 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         check_is_fitted(self, "pipeline_")
-        frame = as_answer_frame(X)
-        return np.clip(self.pipeline_.predict(frame) + self.offset_, self.y_min_, self.y_max_)
+        # the featurizer validates X (as_answer_frame) at its own boundary: doing it here too would copy it twice
+        return np.clip(self.pipeline_.predict(X) + self.offset_, self.y_min_, self.y_max_)
 
     def feature_names(self) -> np.ndarray:
         check_is_fitted(self, "pipeline_")
@@ -194,7 +194,7 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
     def transform_features(self, X):
         """The feature matrix the model sees (sparse for ridge), for explanations."""
         check_is_fitted(self, "pipeline_")
-        return self.pipeline_.named_steps["features"].transform(as_answer_frame(X))
+        return self.pipeline_.named_steps["features"].transform(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
