@@ -1,11 +1,11 @@
 """``AnswerFeaturizer``: every feature the scorer sees, computed for a whole batch of answers in a few passes.
 
-Per batch (not per answer, not per sentence): the answers are split into sentences and joined into one string
-with ``\\x00`` between sentences; one Aho–Corasick pass finds every occurrence of every listed word (relevance
-anchors, BEI/STAR cues, negation cues, evidence phrases — see ``_lexicon``) and two regular expressions find
-quantities and "在……期间" spans. Positions map to sentences, clauses and answers with ``searchsorted``/``cumsum``
-and everything else is counting in numpy. The text itself is then reduced to the relevant sentences, tokenised
-once (rjieba or jieba), and word and character n-grams are hashed in numpy and weighted by TF-IDF.
+Per batch (not per answer, not per sentence): the answers are joined into one string, each followed by ``\\x00``;
+sentence, clause and answer ids of every position come from ``cumsum`` over its code points. One vectorised pass
+(``_Lexicon``) finds every occurrence of every listed word (relevance anchors, BEI/STAR cues, negation cues,
+evidence phrases — see ``_lexicon``) and two regular expressions find quantities and "在……期间" spans; everything
+else is counting in numpy. The text is then reduced to the relevant sentences, tokenised once (rjieba or jieba),
+and word and character n-grams are hashed in numpy and weighted by TF-IDF.
 
 This is the scorer's only feature code, used in ``fit`` and ``predict`` alike, so batch scoring needs no separate
 fast path and scores are identical in every engine.

@@ -1,6 +1,6 @@
 """Word lists behind the hand-built answer features (relevance anchors, BEI/STAR cues, negation cues, evidence).
 
-Every list is literal so one Aho–Corasick pass finds all of them at once (see ``_featurize``); the two cues that
+Every list is literal so one vectorised matcher pass finds all of them at once (see ``_featurize``); the two cues that
 need a pattern (quantities, "在……期间") are regular expressions. Counts are occurrences of list entries, and
 entries of one list never contain each other, so an occurrence is counted once per list.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["CUE_LISTS", "NEG_BEFORE", "NEG_AFTER", "NUMBER", "SITUATION_SPAN", "GENERIC_WORDS", "anchor_words", "domain_terms"]
+__all__ = ["CUE_LISTS", "NEG_BEFORE", "NEG_AFTER", "NUMBER", "SITUATION_SPAN", "GENERIC_WORDS", "anchor_words", "domain_terms", "evidence_phrases"]
 
 # Verbs/adverbs that make "我…" / "我们…" a first-person action (我先核实, 我们主动联系 …)
 _ACTION_HEADS = ("先", "首先", "马上", "立即", "立刻", "主动", "及时", "就", "又", "还", "会", "把", "跟", "和", "向", "给", "对", "通过",
