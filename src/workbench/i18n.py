@@ -1,47 +1,52 @@
-"""User-facing text in Simplified Chinese (default) or English.
+"""User-facing text in Simplified Chinese (default) or English, from one message catalog.
 
-Choose with the ``lang`` notebook parameter, ``--lang`` on the CLI, or ``WORKBENCH_LANG=en``.
+The catalog is every ``*.yaml`` file in ``workbench/messages/`` (one file per area, one namespace of keys):
+``key: {zh: "…{name}…", en: "…{name}…"}``. Data, logs and artifacts hold codes; sentences are looked up here
+when something is shown to a person. Choose the language with ``--lang``, the ``lang`` stage parameter, or
+``WORKBENCH_LANG=en``.
+
+    >>> t("status.ok", "en")
+    'succeeded'
 """
 
 from __future__ import annotations
 
 import os
+import string
+from functools import lru_cache
+from pathlib import Path
 
-__all__ = ["LANGS", "current_lang", "resolve_lang", "t"]
+__all__ = ["LANGS", "catalog", "current_lang", "has", "label", "resolve_lang", "t"]
 
 LANGS = ("zh", "en")
+_CATALOG_DIR = Path(__file__).parent / "messages"
 
-_MESSAGES: dict[str, dict[str, str]] = {
-    # pipeline / runner
-    "run.started": {"zh": "开始运行 {run_id}（配置：{profile}）", "en": "Starting run {run_id} (profile: {profile})"},
-    "run.stage_ok": {"zh": "完成", "en": "ok"},
-    "run.stage_failed": {"zh": "失败", "en": "failed"},
-    "run.stage_skipped": {"zh": "未运行", "en": "not run"},
-    "run.where": {"zh": "报告目录：{path}\n总览页面：{index}", "en": "Reports: {path}\nOverview page: {index}"},
-    "run.failed": {
-        "zh": "阶段 {stage} 失败（第 {cell} 个单元格）：{error}\n部分执行的笔记本已保留：{notebook}",
-        "en": "Stage {stage} failed (cell {cell}): {error}\nThe partially executed notebook is kept at: {notebook}",
-    },
-    "summary.title": {"zh": "运行摘要", "en": "Run summary"},
-    "summary.stage": {"zh": "阶段", "en": "Stage"},
-    "summary.status": {"zh": "状态", "en": "Status"},
-    "summary.duration": {"zh": "用时", "en": "Duration"},
-    "summary.artifacts": {"zh": "主要产物", "en": "Key artifacts"},
-    "index.title": {"zh": "运行总览", "en": "Run overview"},
-    "index.run_id": {"zh": "运行编号", "en": "Run id"},
-    "index.profile": {"zh": "配置", "en": "Profile"},
-    "index.commit": {"zh": "代码版本", "en": "Code commit"},
-    "index.started": {"zh": "开始时间", "en": "Started"},
-    "index.status": {"zh": "总体状态", "en": "Overall status"},
-    "index.report": {"zh": "报告", "en": "Report"},
-    "index.notebook": {"zh": "已执行笔记本", "en": "Executed notebook"},
-    "index.manifest": {"zh": "运行清单（manifest.json）记录了全部参数、输入输出哈希与软件版本。", "en": "The run manifest (manifest.json) records every parameter, input/output hash and package version."},
-    "status.ok": {"zh": "成功", "en": "succeeded"},
-    "status.failed": {"zh": "失败", "en": "failed"},
-    "status.running": {"zh": "运行中", "en": "running"},
-    "status.pending": {"zh": "未运行", "en": "not run"},
-    "dirty": {"zh": "（工作区有未提交修改）", "en": " (working tree had uncommitted changes)"},
-}
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+@lru_cache(maxsize=1)
+def catalog() -> dict[str, dict[str, str]]:
+    """Every message, checked once per process: both languages present, the same placeholders, unique keys."""
+    import yaml
+
+    messages: dict[str, dict[str, str]] = {}
+    origin: dict[str, str] = {}
+    for path in sorted(_CATALOG_DIR.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for key, entry in data.items():
+            key = str(key)
+            if key in messages:
+                raise ValueError(f"message {key!r} is defined in both {origin[key]} and {path.name}; keys are one namespace")
+            if not isinstance(entry, dict) or set(entry) != set(LANGS):
+                raise ValueError(f"{path.name}: message {key!r} needs exactly {LANGS}, has {sorted(entry) if isinstance(entry, dict) else entry!r}")
+            texts = {lang: str(entry[lang]) for lang in LANGS}
+            if _fields(texts["zh"]) != _fields(texts["en"]):
+                raise ValueError(f"{path.name}: message {key!r} has different placeholders in zh and en")
+            messages[key] = texts
+            origin[key] = path.name
+    return messages
 
 
 def current_lang() -> str:
@@ -58,15 +63,20 @@ def resolve_lang(lang: str | None) -> str:
     return lang
 
 
+def has(key: str) -> bool:
+    return key in catalog()
+
+
 def t(key: str, lang: str | None = None, **fields: object) -> str:
-    """Translate ``key`` into ``lang`` (default: the current language) and fill ``fields``."""
-    entry = _MESSAGES[key]
+    """The message ``key`` in ``lang`` (default: the current language) with ``fields`` filled in."""
+    try:
+        entry = catalog()[key]
+    except KeyError:
+        raise KeyError(f"no message {key!r} in the catalog (src/workbench/messages/*.yaml)") from None
     return entry[resolve_lang(lang)].format(**fields)
 
 
-def register(messages: dict[str, dict[str, str]]) -> None:
-    """Add messages from another module (each package keeps its own text next to its code)."""
-    for key, value in messages.items():
-        if set(value) != set(LANGS):
-            raise ValueError(f"message {key!r} needs exactly {LANGS}, has {sorted(value)}")
-        _MESSAGES[key] = value
+def label(prefix: str, code: object, lang: str | None = None) -> str:
+    """The display text of a code (``label("status", "ok")`` → 成功); an unknown code is shown as itself."""
+    key = f"{prefix}.{code}"
+    return t(key, lang) if key in catalog() else str(code)
