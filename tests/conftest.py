@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# The session's smoke run: the smoke profile on an even smaller cohort (its reports are what the browser opens).
+SMOKE_SETS = ["cohort_candidates=80", "cohort_employees_per_role=10"]
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -31,6 +33,15 @@ def fair_cohort(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("cohort") / "fair"
     generate_cohort(scenario_config("fair", seed=7, n_candidates=3000, employees_per_role=300), out, fmt="csv")
     return out
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """One `workbench run --profile smoke --out <tmp>` per test session, shared by the runner and browser tests."""
+    from workbench.pipeline import run_pipeline
+
+    out = tmp_path_factory.mktemp("runs") / "smoke"
+    return run_pipeline(profile="smoke", sets=SMOKE_SETS, out=out, progress=False)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -16,13 +16,7 @@ from workbench._paths import PROJECT_ROOT
 from workbench.errors import ConfigurationError, StageFailed
 from workbench.pipeline import STAGES, compare_runs, declared_parameters, find_run, list_runs, resolve_parameters, run_pipeline
 
-SMOKE_SETS = ["cohort_candidates=80", "cohort_employees_per_role=10"]
-
-
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "smoke"
-    return run_pipeline(profile="smoke", sets=SMOKE_SETS, out=out, progress=False)
+from conftest import SMOKE_SETS  # the session's smoke run (fixture `smoke_run`) uses these too
 
 
 # --- parameters -------------------------------------------------------------------------------------------
