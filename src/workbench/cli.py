@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from .errors import WorkbenchError
-from .i18n import resolve_lang
+from .i18n import has, resolve_lang, t
 
 __all__ = ["main", "build_parser"]
 
@@ -42,15 +42,6 @@ _H = {
     "set": ("覆盖参数：名称=值 或 阶段.名称=值，按笔记本声明的类型检查；未知参数报错", "override a parameter: name=value or stage.name=value, type-checked against the notebook; unknown names are errors"),
     "out": ("运行目录（默认 reports/<run_id>/）；必须不存在或为空", "run directory (default reports/<run_id>/); must be new or empty"),
     "no_progress": ("不显示进度条", "hide progress bars"),
-    "runs": ("查看和比较历史运行", "list, show and compare past runs"),
-    "runs_list": ("列出运行", "list runs"),
-    "runs_show": ("显示一次运行的清单摘要", "show one run's manifest summary"),
-    "runs_compare": ("比较两次运行的参数和指标差异", "parameter and metric differences between two runs"),
-    "run_id": ("运行编号（可用唯一前缀）或运行目录", "run id (a unique prefix works) or run directory"),
-    "json": ("输出 JSON", "print JSON"),
-    "all": ("也显示相同的项", "also show equal entries"),
-    "root": ("运行所在目录（默认 reports/）", "where runs live (default reports/)"),
-    "lab": ("用项目环境作为内核打开 JupyterLab（notebooks/ 目录）", "open JupyterLab on notebooks/ with the project environment as kernel"),
     "synth": ("生成合成银行招聘数据（已知真值）", "generate synthetic bank recruiting data with known ground truth"),
     "seed": ("随机种子（相同种子生成逐字节相同的数据）", "random seed (same seed, byte-identical tables)"),
     "scenario": ("场景：fair（无偏差）或 biased（注入评分偏差等，用于审计演示）", "scenario: fair (no bias) or biased (injected rater bias etc., for audit demos)"),
@@ -106,7 +97,8 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     k = 0 if lang == "zh" else 1
 
     def h(key: str) -> str:
-        return _H[key][k]
+        # help moved to the message catalog (messages/cli.yaml) comes from there; the rest is still in _H
+        return t(f"cli.help.{key}", lang) if has(f"cli.help.{key}") else _H[key][k]
 
     parser = argparse.ArgumentParser(prog="workbench", description=h("prog"), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lang", choices=["zh", "en"], default=None, help=h("lang"))
@@ -122,18 +114,20 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help=h("runs"), description=h("runs"))
     runs.add_argument("--root", default=None, metavar="DIR", help=h("root"))
     rsub = runs.add_subparsers(dest="runs_command", metavar="ACTION")
-    rl = rsub.add_parser("list", help=h("runs_list"))
+    rl = rsub.add_parser("list", help=h("runs_list"), description=h("runs_list"))
+    rl.add_argument("paths", nargs="*", metavar="DIR", help=h("runs_paths"))
     rl.add_argument("--json", action="store_true", help=h("json"))
-    rs = rsub.add_parser("show", help=h("runs_show"))
+    rs = rsub.add_parser("show", help=h("runs_show"), description=h("runs_show"))
     rs.add_argument("run_id", help=h("run_id"))
     rs.add_argument("--json", action="store_true", help=h("json"))
-    rc = rsub.add_parser("compare", help=h("runs_compare"))
+    rc = rsub.add_parser("compare", help=h("runs_compare"), description=h("runs_compare"))
     rc.add_argument("run_a", help=h("run_id"))
     rc.add_argument("run_b", help=h("run_id"))
     rc.add_argument("--all", action="store_true", help=h("all"))
     rc.add_argument("--json", action="store_true", help=h("json"))
 
-    sub.add_parser("lab", help=h("lab"), description=h("lab"))
+    # usage only: everything after `lab` is JupyterLab's (main() passes unknown arguments through)
+    sub.add_parser("lab", help=h("lab"), description=h("lab"), usage="workbench lab [-h] [JUPYTERLAB_ARGS ...]")
 
     synth = sub.add_parser("synth", help=h("synth"), description=h("synth"))
     synth.add_argument("--seed", type=int, default=7, help=h("seed"))
@@ -209,7 +203,7 @@ def _cmd_runs(args, lang: str) -> int:
     from .pipeline import compare_runs, find_run, list_runs
 
     if args.runs_command in (None, "list"):
-        _print_frame(list_runs(args.root), getattr(args, "json", False))
+        _print_frame(list_runs(args.root, getattr(args, "paths", ())), getattr(args, "json", False))
         return 0
     if args.runs_command == "show":
         run_dir, manifest = find_run(args.run_id, args.root)
@@ -218,28 +212,55 @@ def _cmd_runs(args, lang: str) -> int:
             return 0
         import pandas as pd
 
-        print(f"run_id:   {manifest['run_id']}\ndir:      {run_dir}\nprofile:  {manifest.get('profile')}\nstatus:   {manifest.get('status')}")
-        print(f"started:  {manifest.get('started_at')}\nfinished: {manifest.get('finished_at')}")
+        from .i18n import label
+
         git = manifest.get("git") or {}
-        print(f"commit:   {git.get('commit')}{' (dirty)' if git.get('dirty') else ''}")
-        print(f"overrides: {' '.join(manifest.get('overrides', [])) or '—'}")
+        fields = [
+            ("run_id", manifest["run_id"]),
+            ("kind", label("run_kind", manifest.get("kind"), lang)),
+            ("dir", run_dir.resolve()),
+            ("profile", manifest.get("profile") or "—"),
+            ("status", manifest.get("status")),
+            ("started", manifest.get("started_at")),
+            ("finished", manifest.get("finished_at") or "—"),
+            ("commit", (git.get("commit") or "—") + (t("cli.runs.dirty", lang) if git.get("dirty") else "")),
+            ("overrides", " ".join(manifest.get("overrides", [])) or "—"),
+        ]
+        names = {key: t(f"cli.runs.{key}", lang) for key, _ in fields}
+        width = max(len(name) for name in names.values())
+        for key, value in fields:
+            print(f"{names[key]:<{width}}  {value}")
         _print_frame(pd.DataFrame([{k: s.get(k) for k in ("name", "title", "status", "duration_s", "html")} for s in manifest["stages"]]))
         for stage, params in manifest.get("parameters", {}).items():
             print(f"[{stage}] " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
         for stage, metrics in manifest.get("metrics", {}).items():
-            print(f"[{stage} metrics] " + ", ".join(f"{k}={v}" for k, v in metrics.items()))
+            print(f"[{stage} {t('cli.runs.metrics', lang)}] " + ", ".join(f"{k}={v}" for k, v in metrics.items()))
         return 0
     frame = compare_runs(args.run_a, args.run_b, args.root, only_different=not args.all)
     _print_frame(frame, args.json)
     return 0
 
 
-def _cmd_lab() -> int:
-    from ._paths import NOTEBOOKS_DIR, PROJECT_ROOT
+def _lab_argv(extra: list[str]) -> list[str]:
+    """The JupyterLab command line: notebooks/ as its folder, the user's arguments unchanged, --allow-root as root."""
+    from ._paths import NOTEBOOKS_DIR
+
+    extra = extra[1:] if extra[:1] == ["--"] else list(extra)
+    argv = [sys.executable, "-m", "jupyterlab"]
+    if not any(a.split("=", 1)[0] in ("--notebook-dir", "--ServerApp.root_dir") for a in extra):
+        argv.append(f"--notebook-dir={NOTEBOOKS_DIR}")
+    # JupyterLab refuses to start as root without it (containers, CI, the shared research machine)
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
+        argv.append("--allow-root")
+    return argv + extra
+
+
+def _cmd_lab(extra: list[str]) -> int:
+    from ._paths import PROJECT_ROOT
 
     env = dict(os.environ, WORKBENCH_ROOT=str(PROJECT_ROOT))
     # The python3 kernelspec shipped with ipykernel resolves to this interpreter, i.e. the project environment.
-    return subprocess.call([sys.executable, "-m", "jupyterlab", f"--notebook-dir={NOTEBOOKS_DIR}"], env=env)
+    return subprocess.call(_lab_argv(extra), env=env)
 
 
 def _cmd_synth(args, lang: str) -> int:
@@ -348,7 +369,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     lang = resolve_lang(_lang_from_argv(argv) if _lang_from_argv(argv) in ("zh", "en") else "zh")
     parser = build_parser(lang)
-    args = parser.parse_args(argv)
+    # `workbench lab` hands whatever it does not know to JupyterLab; every other command rejects unknown arguments
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "lab":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.lang:
         lang = args.lang
     try:
@@ -363,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "runs":
             return _cmd_runs(args, lang)
         if args.command == "lab":
-            return _cmd_lab()
+            return _cmd_lab(extra)
         if args.command == "synth":
             return _cmd_synth(args, lang)
         if args.command == "contracts":
