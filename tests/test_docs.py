@@ -22,4 +22,5 @@ def test_readme_shows_exactly_two_commands_and_ci_uses_the_test_one():
     lines = [line for block in commands for line in block.splitlines() if line.strip() and not line.startswith("#")]
     assert lines == ["make run", "make test"], lines
     ci = (PROJECT_ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert [line for line in ci.splitlines() if line.strip() and not line.startswith(("#", "set ", "cd ", "export "))] == ["make test"]
+    # the only other step: system packages the browser tests need (chromium, fonts-noto-cjk), installed when missing
+    assert [line for line in ci.splitlines() if line.strip() and not line.startswith(("#", "set ", "cd ", "export "))] == [".ci/system-packages", "make test"]
