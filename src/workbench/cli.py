@@ -181,6 +181,20 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     return parser
 
 
+def _cell(value) -> str:
+    """A table cell: missing values (None, NaN — pandas' string columns hold NaN for None) are blank."""
+    import pandas as pd
+
+    if value is None:
+        return ""
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):  # lists and arrays: shown as they are
+        pass
+    return str(value)
+
+
 def _print_frame(frame, as_json: bool = False) -> None:
     if as_json:
         print(frame.to_json(orient="records", force_ascii=False, indent=2))
@@ -192,7 +206,7 @@ def _print_frame(frame, as_json: bool = False) -> None:
     for col in frame.columns:
         table.add_column(str(col), overflow="fold")
     for row in frame.itertuples(index=False):
-        table.add_row(*["" if v is None else str(v) for v in row])
+        table.add_row(*[_cell(v) for v in row])
     console = Console()
     if not console.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
         console = Console(width=200)
@@ -220,16 +234,18 @@ def _cmd_runs(args, lang: str) -> int:
             ("kind", label("run_kind", manifest.get("kind"), lang)),
             ("dir", run_dir.resolve()),
             ("profile", manifest.get("profile") or "—"),
-            ("status", manifest.get("status")),
+            ("status", label("status", manifest.get("status"), lang)),
             ("started", manifest.get("started_at")),
             ("finished", manifest.get("finished_at") or "—"),
             ("commit", (git.get("commit") or "—") + (t("cli.runs.dirty", lang) if git.get("dirty") else "")),
             ("overrides", " ".join(manifest.get("overrides", [])) or "—"),
         ]
+        from rich.cells import cell_len  # Chinese labels are two columns wide per character
+
         names = {key: t(f"cli.runs.{key}", lang) for key, _ in fields}
-        width = max(len(name) for name in names.values())
+        width = max(cell_len(name) for name in names.values())
         for key, value in fields:
-            print(f"{names[key]:<{width}}  {value}")
+            print(f"{names[key]}{' ' * (width - cell_len(names[key]))}  {value}")
         _print_frame(pd.DataFrame([{k: s.get(k) for k in ("name", "title", "status", "duration_s", "html")} for s in manifest["stages"]]))
         for stage, params in manifest.get("parameters", {}).items():
             print(f"[{stage}] " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
