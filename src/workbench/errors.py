@@ -5,14 +5,19 @@
     ├── DataError               input data cannot be used
     │   └── IntakeError         a file is missing/unreadable or lacks a required column
     ├── StageFailed             a pipeline stage raised while executing
-    └── IntegrityError          a stored artifact does not match its recorded hash or versions
+    ├── IntegrityError          a stored artifact does not match its recorded hash or versions
+    ├── DeliveryError           a message channel (WeCom) cannot work at all: credentials, configuration
+    └── CallbackRejected        an inbound callback or event was refused (``reason`` is a stable code)
 
 Catch ``WorkbenchError`` to handle anything the workbench raises on purpose.
 """
 
 from __future__ import annotations
 
-__all__ = ["WorkbenchError", "ConfigurationError", "DataError", "IntakeError", "StageFailed", "IntegrityError"]
+__all__ = [
+    "WorkbenchError", "ConfigurationError", "DataError", "IntakeError", "StageFailed", "IntegrityError", "DeliveryError",
+    "CallbackRejected",
+]
 
 
 class WorkbenchError(Exception):
@@ -51,3 +56,22 @@ class StageFailed(WorkbenchError, RuntimeError):
 
 class IntegrityError(WorkbenchError):
     """A stored artifact does not match its recorded hash or library versions."""
+
+
+class DeliveryError(WorkbenchError, RuntimeError):
+    """A delivery channel cannot be used (missing or refused credentials, wrong app id), or — ``transient`` —
+    could not be reached at all. One message's failure is not an exception: it is recorded in the outbox."""
+
+    def __init__(self, message: str, *, code: str, errcode: int | None = None, transient: bool = False):
+        super().__init__(message)
+        self.code = code
+        self.errcode = errcode
+        self.transient = transient
+
+
+class CallbackRejected(WorkbenchError, ValueError):
+    """An inbound callback or event was refused; ``reason`` is a stable code (bad_signature, replayed, …)."""
+
+    def __init__(self, reason: str, message: str = ""):
+        super().__init__(message or reason)
+        self.reason = reason
