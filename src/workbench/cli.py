@@ -178,6 +178,10 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     bl = bsub.add_parser("leaderboard", help=h("bench_leaderboard"), description=h("bench_leaderboard"))
     bl.add_argument("dirs", nargs="+", metavar="DIR", help=h("bench_dirs"))
     bl.add_argument("--html", default=None, metavar="FILE", help=h("bench_html"))
+
+    from .wecom._cli import add_parsers as _wecom_parsers
+
+    _wecom_parsers(sub, h, lang=lang)  # workbench notify, workbench callback
     return parser
 
 
@@ -421,6 +425,10 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_audit(args, lang)
         if args.command == "score":
             return _cmd_score(args, lang)
+        if args.command in ("notify", "callback"):
+            from .wecom._cli import run_command
+
+            return run_command(args, lang)
         parser.print_help()
         return 0
     except WorkbenchError as exc:

@@ -229,7 +229,7 @@ def generate_cohort(
     dictionary: CompetencyDictionary | None = None,
     progress: bool = False,
 ) -> CohortSummary:
-    """Write the six intake tables and ``truth/`` into ``out_dir`` (which must be new or empty)."""
+    """Write the six intake tables, the optional ``wecom_recipients`` table and ``truth/`` into ``out_dir`` (new or empty)."""
     config = config.validate()
     if fmt not in ("csv", "parquet"):
         raise ConfigurationError("fmt must be 'csv' or 'parquet'")
@@ -244,7 +244,7 @@ def generate_cohort(
     if missing_ids:
         raise ConfigurationError(f"no synthetic-answer material for competencies {sorted(missing_ids)}")
     ext = "csv" if fmt == "csv" else "parquet"
-    names = ["employees", "employee_competencies", "candidates", "questions", "answers", "ratings"]
+    names = ["employees", "employee_competencies", "candidates", "questions", "answers", "ratings", "wecom_recipients"]
     files = {n: out_dir / f"{n}.{ext}" for n in names}
     truth_files = {
         "truth_employee_latent": out_dir / "truth" / "employee_latent.parquet",
@@ -264,6 +264,7 @@ def generate_cohort(
     try:
         _employees(config, dictionary, weights, writers)
         writers["questions"].write(questions)
+        writers["wecom_recipients"].write(_wecom_recipients(config.seed, dictionary, lang))
         rater_rng = np.random.default_rng([config.seed, 5])
         raters = {
             role: [(f"R-{role}-{j + 1:02d}", float(rater_rng.normal(0, config.rater_severity_sd))) for j in range(config.raters_per_role)]
@@ -311,6 +312,7 @@ def generate_cohort(
                     "batch": rng.choice(np.array(_BATCHES, dtype=object), n, p=[0.35, 0.3, 0.2, 0.15]),
                 }
             )
+            cand["wecom_external_userid"] = _external_userids(config.seed, chunk, ids)
             writers["candidates"].write(cand)
             verbosity = rng.standard_normal(n)
             region = np.array([_REGION_OF.get(p) for p in true_province], dtype=object)
@@ -396,6 +398,33 @@ def generate_cohort(
     }
     (out_dir / "truth" / "truth.json").write_text(json.dumps(truth_doc, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
     return CohortSummary(out_dir=out_dir, files=files, rows={n: writers[n].rows for n in names}, config=config)
+
+
+# WeCom recipients (optional intake table): who recruits for which role and site. One role is deliberately
+# mapped for two sites only, so a cohort always has candidates whose recruiter is unknown (reported, not guessed).
+_PARTLY_MAPPED_ROLE = "fintech_developer"
+_EXTERNAL_SHARE = 0.88  # candidates who added the recruiter on WeCom (have an external_userid)
+
+
+def _wecom_recipients(seed: int, dictionary: CompetencyDictionary, lang) -> pd.DataFrame:
+    rng = np.random.default_rng([seed, 17])
+    rows = []
+    for role in dictionary.roles.values():
+        if role.id != _PARTLY_MAPPED_ROLE:
+            rows.append((role.id, None, f"hr_{role.id}_01", _name(rng, lang)))
+        for site in ((_SITES[0], _SITES[1]) if role.id == _PARTLY_MAPPED_ROLE else tuple(rng.choice(np.array(_SITES, dtype=object), 2, replace=False))):
+            rows.append((role.id, site, f"hr_{role.id}_{_SITES.index(site) + 2:02d}", _name(rng, lang)))
+    return pd.DataFrame(rows, columns=["role_id", "site", "wecom_userid", "recruiter_name"])
+
+
+def _external_userids(seed: int, chunk: int, ids: list[str]) -> list[str | None]:
+    """WeCom external contact ids (``wm`` + 30 characters, like WeCom's), for most candidates; a separate stream,
+    so adding the column changed no other value of the cohort."""
+    import hashlib
+
+    rng = np.random.default_rng([seed, 19, chunk])
+    has = rng.random(len(ids)) < _EXTERNAL_SHARE
+    return [("wm" + hashlib.sha256(f"{seed}:{cid}".encode()).hexdigest()[:30]) if h else None for cid, h in zip(ids, has)]
 
 
 def _name(rng, lang) -> str:

@@ -42,6 +42,9 @@ class PlannedMessage:
     candidate_ref: str | None = None
     stage: str | None = None
     lang: str = "zh"
+    # what makes two messages "the same" if not the whole payload: a candidate's task is the same message
+    # whichever recruiter sends it, so a new recruiter does not make the candidate hear the result twice
+    identity: tuple[tuple[str, ...], dict] | None = None
 
     @property
     def body(self) -> str:
@@ -53,7 +56,9 @@ class PlannedMessage:
 
     @property
     def dedupe_key(self) -> str:
-        key = [self.channel, sorted(self.recipients), self.kind, self.stage or "", self.content_sha256]
+        recipients, content = self.identity if self.identity is not None else (self.recipients, self.payload)
+        content_hash = hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
+        key = [self.channel, sorted(recipients), self.kind, self.stage or "", content_hash]
         return hashlib.sha256(canonical_json({"k": key}).encode("utf-8")).hexdigest()
 
 

@@ -228,7 +228,9 @@ def plan_messages(
             problems.append({"candidate_ref": s.candidate_ref, "kind": "candidate_result", "reason_code": "no_external_userid", "detail": ""})
             continue
         task = candidate_message_task(s, external_userid=external[:1], sender=recruiters[0], lang=rec_lang)
-        messages.append(PlannedMessage("external", "candidate_result", (external[0], recruiters[0]), task, s.candidate_ref, s.hiring_stage, rec_lang))
+        identity = ((external[0],), {"text": task["text"], "external_userid": task["external_userid"]})
+        messages.append(PlannedMessage("external", "candidate_result", (external[0], recruiters[0]), task, s.candidate_ref, s.hiring_stage,
+                                       rec_lang, identity=identity))
     if batch is not None:
         batch = replace(batch, missing_recruiters=batch.missing_recruiters or no_recruiter, missing_external=batch.missing_external or no_external)
         messages.append(PlannedMessage("robot", "batch_summary", ("robot",), robot_batch_summary(batch, lang=default_lang), None, None, default_lang))
