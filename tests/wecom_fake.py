@@ -90,6 +90,7 @@ class FakeWeCom:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            wbufsize = 1 << 16  # headers and body leave in one write (two small writes meet Nagle + delayed ACK: 40 ms each)
 
             def log_message(self, *a):
                 pass

@@ -20,34 +20,76 @@ recipients (recorded per recipient). See ``_deliver.py`` for how a crash between
 database update is resolved without sending anything twice.
 """
 
-from ._callback import CallbackHandler, CallbackResponse, EventImport, import_events_csv, read_events_csv
-from ._client import SendOutcome, WeComClient, WeComSettings
-from ._clock import ManualClock, SystemClock
-from ._crypto import WeComCrypto
-from ._deliver import DeliveryPolicy, DeliveryReport, deliver, recover_in_doubt
-from ._fill import FillResult, fill_outbox, write_review
-from ._ledger import ONBOARDING_STEPS, EventResult, StageChange, StageEvent, StageLedger
-from ._limits import LIMITS, check_payload
-from ._outbox import Outbox, OutboxRow, OutboxSummary, PlannedMessage
-from ._payloads import (
-    BatchSummary,
-    CandidateSummary,
-    FunnelAlert,
-    RoleFunnel,
-    candidate_message_task,
-    candidate_text,
-    event_key,
-    parse_event_key,
-    recruiter_markdown,
-    recruiter_template_card,
-    recruiter_textcard,
-    robot_batch_summary,
-    stage_change_markdown,
-)
-from ._plan import MessagePlan, plan_messages
-from ._recipients import RecipientDirectory, load_recipients
-from ._server import CallbackServer
-from ._text import truncate_chars, truncate_utf8, utf8_len
+# Names are loaded on first use (PEP 562): `workbench notify` should not pay for pandas and the intake
+# contracts, nor `workbench --help` for SQLAlchemy and httpx.
+_EXPORTS = {
+    "CallbackHandler": "_callback",
+    "CallbackResponse": "_callback",
+    "EventImport": "_callback",
+    "import_events_csv": "_callback",
+    "read_events_csv": "_callback",
+    "SendOutcome": "_client",
+    "WeComClient": "_client",
+    "WeComSettings": "_client",
+    "ManualClock": "_clock",
+    "SystemClock": "_clock",
+    "WeComCrypto": "_crypto",
+    "DeliveryPolicy": "_deliver",
+    "DeliveryReport": "_deliver",
+    "deliver": "_deliver",
+    "recover_in_doubt": "_deliver",
+    "FillResult": "_fill",
+    "fill_outbox": "_fill",
+    "write_review": "_fill",
+    "ONBOARDING_STEPS": "_ledger",
+    "EventResult": "_ledger",
+    "StageChange": "_ledger",
+    "StageEvent": "_ledger",
+    "StageLedger": "_ledger",
+    "LIMITS": "_limits",
+    "check_payload": "_limits",
+    "Outbox": "_outbox",
+    "OutboxRow": "_outbox",
+    "OutboxSummary": "_outbox",
+    "PlannedMessage": "_outbox",
+    "BatchSummary": "_payloads",
+    "CandidateSummary": "_payloads",
+    "FunnelAlert": "_payloads",
+    "RoleFunnel": "_payloads",
+    "candidate_message_task": "_payloads",
+    "candidate_text": "_payloads",
+    "event_key": "_payloads",
+    "parse_event_key": "_payloads",
+    "recruiter_markdown": "_payloads",
+    "recruiter_template_card": "_payloads",
+    "recruiter_textcard": "_payloads",
+    "robot_batch_summary": "_payloads",
+    "stage_change_markdown": "_payloads",
+    "MessagePlan": "_plan",
+    "plan_messages": "_plan",
+    "RecipientDirectory": "_recipients",
+    "load_recipients": "_recipients",
+    "CallbackServer": "_server",
+    "truncate_chars": "_text",
+    "truncate_utf8": "_text",
+    "utf8_len": "_text",
+}
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'workbench.wecom' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     # planning and filling (the export stage)

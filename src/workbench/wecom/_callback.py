@@ -16,19 +16,21 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
-import pandas as pd
 import sqlalchemy as sa
 
 from ..decisions import HiringStage
 from ..errors import CallbackRejected, IntakeError
-from ..intake.readers import read_raw_table
 from ._clock import Clock, SystemClock
 from ._crypto import WeComCrypto, parse_xml
 from ._ledger import EventResult, StageEvent, StageLedger, event_id_for
 from ._payloads import parse_event_key
 from ._store import NONCES, insert_ignore, to_dt
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["CallbackHandler", "CallbackResponse", "read_events_csv", "import_events_csv", "EventImport", "EVENT_CSV_COLUMNS"]
 
@@ -142,7 +144,7 @@ class EventImport:
     """Events read from a CSV: results per row (applied / duplicate / rejected with reason). Counts reconcile."""
 
     rows_in: int
-    results: pd.DataFrame  # row, candidate_ref, to_stage, outcome, reason, detail
+    results: "pd.DataFrame"  # row, candidate_ref, to_stage, outcome, reason, detail
 
     def counts(self) -> dict[str, int]:
         c = self.results["outcome"].value_counts().to_dict()
@@ -154,6 +156,8 @@ class EventImport:
 
 
 def _parse_time(value: str | None) -> float | None:
+    import pandas as pd
+
     if not value:
         return None
     try:
@@ -167,8 +171,12 @@ def _parse_time(value: str | None) -> float | None:
     return ts.timestamp()
 
 
-def read_events_csv(path: str | Path) -> tuple[list[tuple[int, StageEvent]], pd.DataFrame]:
+def read_events_csv(path: str | Path) -> tuple[list[tuple[int, StageEvent]], "pd.DataFrame"]:
     """Events from a CSV (UTF-8 or GB18030/GBK, detected): ``[(row, event)]`` plus the rows refused (``bad_row``)."""
+    import pandas as pd
+
+    from ..intake.readers import read_raw_table
+
     raw = read_raw_table(path, table="wecom_events")
     missing = [c for c in ("candidate_ref", "to_stage", "occurred_at") if c not in raw.frame.columns]
     if missing:
@@ -197,6 +205,8 @@ def read_events_csv(path: str | Path) -> tuple[list[tuple[int, StageEvent]], pd.
 
 def import_events_csv(path: str | Path, ledger: StageLedger) -> EventImport:
     """Apply the events of a CSV (for banks without a callback endpoint), each at most once."""
+    import pandas as pd
+
     events, bad = read_events_csv(path)
     for _, row in bad.iterrows():
         ledger.record_rejection(source="csv", reason=row["reason"], detail=f"row {row['row']}: {row['detail']}",

@@ -14,8 +14,6 @@ from pathlib import Path
 
 from ..errors import ConfigurationError
 from ..i18n import label, resolve_lang, t
-from ._clock import SystemClock
-from ._outbox import Outbox
 
 __all__ = ["add_parsers", "run_command", "cmd_notify", "cmd_callback", "resolve_db", "STAGING_DB", "format_report"]
 
@@ -99,8 +97,9 @@ def format_report(report, lang: str) -> str:
 
 
 def cmd_notify(args: argparse.Namespace, lang: str) -> int:
+    from ._clock import SystemClock
     from ._deliver import DeliveryReport, deliver
-    from ._fill import write_review
+    from ._outbox import Outbox
 
     db, run_dir = resolve_db(args.run, args.db)
     clock = SystemClock()
@@ -108,6 +107,8 @@ def cmd_notify(args: argparse.Namespace, lang: str) -> int:
     if args.requeue:
         print(t("wecom.out.requeued", lang, n=outbox.requeue(args.requeue, now=clock.time())))
     if not args.send:
+        from ._fill import write_review
+
         due = outbox.due(clock.time(), limit=args.limit or 1_000_000)
         review = Path(args.review_dir) if args.review_dir else (run_dir / "wecom" / "review" if run_dir else Path("wecom_review"))
         paths = write_review(due, review)

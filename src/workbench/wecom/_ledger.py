@@ -23,8 +23,8 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -34,6 +34,9 @@ from ._clock import Clock, SystemClock
 from ._outbox import Outbox, PlannedMessage, canonical_json
 from ._payloads import stage_change_markdown
 from ._store import CANDIDATES, HISTORY, INBOUND, ONBOARDING, OUTBOX, connect, insert_ignore, to_dt, to_epoch
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ONBOARDING_STEPS", "StageEvent", "StageChange", "EventResult", "StageLedger", "event_id_for"]
 
@@ -272,21 +275,27 @@ class StageLedger:
         return len(pending)
 
     # ------------------------------------------------------------------------------------------ reading
-    def history(self, candidate_ref: str | None = None) -> pd.DataFrame:
+    def history(self, candidate_ref: str | None = None) -> "pd.DataFrame":
+        import pandas as pd
+
         q = sa.select(HISTORY).order_by(HISTORY.c.id)
         if candidate_ref:
             q = q.where(HISTORY.c.candidate_ref == candidate_ref)
         with self.engine.connect() as c:
             return pd.read_sql(q, c)
 
-    def onboarding(self, candidate_ref: str | None = None) -> pd.DataFrame:
+    def onboarding(self, candidate_ref: str | None = None) -> "pd.DataFrame":
+        import pandas as pd
+
         q = sa.select(ONBOARDING).order_by(ONBOARDING.c.candidate_ref, ONBOARDING.c.step_no)
         if candidate_ref:
             q = q.where(ONBOARDING.c.candidate_ref == candidate_ref)
         with self.engine.connect() as c:
             return pd.read_sql(q, c)
 
-    def inbound(self) -> pd.DataFrame:
+    def inbound(self) -> "pd.DataFrame":
+        import pandas as pd
+
         with self.engine.connect() as c:
             return pd.read_sql(sa.select(INBOUND).order_by(INBOUND.c.id), c)
 

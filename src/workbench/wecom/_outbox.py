@@ -13,13 +13,15 @@ import json
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from .._tabular import escape
 from ._store import OUTBOX, connect, insert_ignore, to_dt, to_epoch
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["PlannedMessage", "OutboxRow", "OutboxSummary", "Outbox", "canonical_json", "STATUSES"]
 
@@ -98,11 +100,19 @@ class OutboxSummary:
     waiting: int  # pending with a next attempt in the future
     failed_by_reason: dict[str, int]
     recipient_failures: dict[str, int]
-    by_kind: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    by_kind: dict[tuple[str, str], int] = field(repr=False, default_factory=dict)  # (kind, status) -> n
+
+    def frame(self) -> "pd.DataFrame":
+        import pandas as pd
+
+        rows = [{"kind": k, "status": s, "n": n} for (k, s), n in sorted(self.by_kind.items())]
+        return pd.DataFrame(rows, columns=["kind", "status", "n"])
 
     def _repr_html_(self) -> str:
+        from .._tabular import escape
+
         cells = "".join(f"<td>{escape(k)}: {v}</td>" for k, v in self.counts.items())
-        return f"<table><tr>{cells}<td>waiting: {self.waiting}</td></tr></table>" + self.by_kind.to_html(escape=True)
+        return f"<table><tr>{cells}<td>waiting: {self.waiting}</td></tr></table>" + self.frame().to_html(index=False, escape=True)
 
 
 class Outbox:
@@ -181,23 +191,26 @@ class Outbox:
         with self.engine.connect() as c:
             return sum(recipient in json.loads(r.recipients) for r in c.execute(q))
 
-    def frame(self) -> pd.DataFrame:
+    def frame(self) -> "pd.DataFrame":
+        import pandas as pd
+
         with self.engine.connect() as c:
             return pd.read_sql(sa.select(OUTBOX).order_by(OUTBOX.c.id), c)
 
     def summary(self, now: float) -> OutboxSummary:
-        df = self.frame()
-        counts = {s: int((df["status"] == s).sum()) for s in STATUSES}
-        waiting = int(((df["status"] == "pending") & (df["next_attempt_at"] > to_dt(now))).sum()) if len(df) else 0
-        failed = df[df["status"] == "failed"]["last_error"].fillna("unknown").value_counts().to_dict() if len(df) else {}
-        per_recipient: dict[str, int] = {}
-        for raw in df["recipient_results"].dropna() if len(df) else []:
-            for reason in json.loads(raw).values():
-                if reason != "ok":
-                    per_recipient[reason] = per_recipient.get(reason, 0) + 1
-        by_kind = (df.groupby(["kind", "status"]).size().unstack(fill_value=0) if len(df) else pd.DataFrame())
-        return OutboxSummary(counts=counts, waiting=waiting, failed_by_reason={str(k): int(v) for k, v in failed.items()},
-                             recipient_failures=per_recipient, by_kind=by_kind)
+        o = OUTBOX.c
+        with self.engine.connect() as c:
+            by_kind = {(r.kind, r.status): int(r.n) for r in c.execute(sa.select(o.kind, o.status, sa.func.count().label("n")).group_by(o.kind, o.status))}
+            waiting = c.execute(sa.select(sa.func.count()).where(o.status == "pending", o.next_attempt_at > to_dt(now))).scalar_one()
+            failed = {str(r.last_error or "unknown"): int(r.n) for r in
+                      c.execute(sa.select(o.last_error, sa.func.count().label("n")).where(o.status == "failed").group_by(o.last_error))}
+            per_recipient: dict[str, int] = {}
+            for (raw,) in c.execute(sa.select(o.recipient_results).where(o.recipient_results.is_not(None))):
+                for reason in json.loads(raw).values():
+                    if reason != "ok":
+                        per_recipient[reason] = per_recipient.get(reason, 0) + 1
+        counts = {s: sum(n for (_, st), n in by_kind.items() if st == s) for s in STATUSES}
+        return OutboxSummary(counts=counts, waiting=int(waiting), failed_by_reason=failed, recipient_failures=per_recipient, by_kind=by_kind)
 
     # ---------------------------------------------------------------------------------------- state changes
     def claim(self, row_id: int, claimant: str, now: float) -> bool:

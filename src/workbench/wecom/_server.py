@@ -25,6 +25,7 @@ class CallbackServer:
 
         class _Handler(BaseHTTPRequestHandler):
             server_version = "workbench-callback"
+            wbufsize = 1 << 16  # headers and body leave in one write (two small writes meet Nagle + delayed ACK: 40 ms each)
 
             def log_message(self, fmt, *args):  # the default logs the query string (signature, nonce) to stderr
                 pass
