@@ -128,6 +128,9 @@ def test_faults_end_in_sent_once_or_failed_with_reason(tmp_path):
         assert len(cannot) >= 1  # not a contact: recorded per recipient inside a success
         summary = outbox.summary(clock.time())
         assert summary.recipient_failures.get("fail_list", 0) == len(cannot)
+        stored = frame.to_csv()  # error messages, results, payloads: nothing secret was written down
+        for secret in (fake.secret, fake.robot_key, *fake.tokens):
+            assert secret not in stored
     finally:
         fake.stop()
 

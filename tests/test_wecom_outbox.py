@@ -15,7 +15,7 @@ from wecom_fake import make_records
 from workbench.errors import ConfigurationError
 from workbench.intake import resolve_sources, run_intake
 from workbench.synth import generate_cohort, scenario_config
-from workbench.wecom import ManualClock, Outbox, RecipientDirectory, StageLedger, fill_outbox, load_recipients, plan_messages
+from workbench.wecom import ManualClock, Outbox, StageLedger, fill_outbox, load_recipients, plan_messages
 from workbench.wecom._store import CANDIDATES, METADATA, OUTBOX
 
 SERVERS = {
@@ -182,3 +182,29 @@ def test_outbox_on_each_database(server, tmp_path):
         engine.dispose()
 
 
+
+
+def test_changed_card_gets_a_new_task_id(tmp_path):
+    from workbench.wecom import plan_messages
+
+    recs = make_records(1, stage="offer_sent")
+    a = plan_messages(recs).messages[0]
+    recs[0]["overall_score"] = 12  # only the overall score changes
+    b = plan_messages(recs).messages[0]
+    assert a.payload["template_card"]["task_id"] != b.payload["template_card"]["task_id"]
+    assert plan_messages(make_records(1, stage="offer_sent")).messages[0].payload == a.payload  # deterministic
+
+
+def test_notify_finds_the_outbox_of_a_run(tmp_path):
+    from workbench.wecom._cli import STAGING_DB, resolve_db
+
+    run = tmp_path / "20261201-000000-smoke-abcd"
+    (run / STAGING_DB).parent.mkdir(parents=True)
+    with pytest.raises(ConfigurationError, match="export stage first"):
+        resolve_db(str(run), None)
+    fill_outbox(make_records(1), f"sqlite:///{run / STAGING_DB}", review_dir=None, clock=ManualClock())
+    url, run_dir = resolve_db(str(run), None)
+    assert run_dir == run and url.endswith("staging.sqlite") and Outbox(url).summary(0).counts["pending"] == 2
+    assert resolve_db(str(run), "sqlite:///elsewhere.sqlite")[0] == "sqlite:///elsewhere.sqlite"
+    with pytest.raises(ConfigurationError, match="--run"):
+        resolve_db(None, None)

@@ -42,6 +42,7 @@ from ._ratelimit import ChannelLimits
 __all__ = ["DeliveryPolicy", "DeliveryReport", "deliver", "recover_in_doubt", "claimant_id"]
 
 log = logging.getLogger("workbench.wecom")
+_ACTIVE: set[str] = set()  # claimants running in this process (a concurrent deliver() here is alive, not stale)
 _CST = timezone(timedelta(hours=8))  # WeCom's calendar month is China's
 
 
@@ -85,7 +86,7 @@ def _claimant_alive(claimed_by: str | None, own: str) -> bool:
         pid = int(pid_s)
     except ValueError:
         return False
-    if claimed_by == own:
+    if claimed_by == own or claimed_by in _ACTIVE:
         return True
     if host != socket.gethostname():
         return True  # cannot tell: wait for the lease
@@ -148,6 +149,7 @@ def deliver(
     clock = clock or client.clock or SystemClock()
     rng = rng or random.Random()
     me = claimant_id()
+    _ACTIVE.add(me)
     report = DeliveryReport()
     now = clock.time()
     report.recovered, report.in_doubt_failed = recover_in_doubt(outbox, now=now, claimant=me, policy=policy)
@@ -222,6 +224,7 @@ def deliver(
                 if bar is not None:
                     bar.update(1)
     finally:
+        _ACTIVE.discard(me)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if bar is not None:
@@ -246,7 +249,8 @@ def _over_monthly_cap(outbox: Outbox, row: OutboxRow, now: float) -> bool:
 def _resolve(outbox: Outbox, row: OutboxRow, o: SendOutcome, me: str, started: float, now: float, policy: DeliveryPolicy,
              rng: random.Random, report: DeliveryReport, paused: dict[str, float]) -> None:
     if o.status == "sent":
-        outbox.mark_sent(row.id, me, now=now, msgid=o.msgid, recipient_results=o.recipient_results)
+        if not outbox.mark_sent(row.id, me, now=now, msgid=o.msgid, recipient_results=o.recipient_results):
+            log.warning("outbox row %d was sent but its claim had been taken over (lease expired); left as recorded by the other run", row.id)
         report.sent += 1
         return
     if o.status == "unknown":

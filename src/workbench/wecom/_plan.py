@@ -16,6 +16,7 @@ A record is a dict shaped like the export stage's candidate record::
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -154,9 +155,10 @@ class MessagePlan:
             if len(self.problems) else "")
 
 
-def _task_id(summary: CandidateSummary, recipients: Sequence[str], lang: str) -> str:
-    seed = canonical_json({"c": summary.candidate_ref, "s": summary.hiring_stage, "r": sorted(recipients), "l": lang,
-                           "sc": dict(sorted(summary.dimension_scores.items()))})
+def _task_id(summary: CandidateSummary, recipients: Sequence[str], lang: str, url: str | None) -> str:
+    """WeCom refuses a task_id it has seen from this app, so it follows everything the card shows: the same card
+    gets the same id (and is the same outbox row), a changed card a new one."""
+    seed = canonical_json({"s": dataclasses.asdict(summary), "r": sorted(recipients), "l": lang, "u": url})
     return "wb_" + hashlib.sha256(seed.encode("utf-8")).hexdigest()[:40]
 
 
@@ -217,7 +219,7 @@ def plan_messages(
         if fmt == "template_card" and s.hiring_stage != HiringStage.OFFER_SENT.value and not url:
             fmt = "markdown"
         if fmt == "template_card":
-            body = recruiter_template_card(s, recruiters, url=url, lang=rec_lang, task_id=_task_id(s, recruiters, rec_lang))
+            body = recruiter_template_card(s, recruiters, url=url, lang=rec_lang, task_id=_task_id(s, recruiters, rec_lang, url))
         elif fmt == "textcard":
             body = recruiter_textcard(s, recruiters, url=url, lang=rec_lang)
         else:
