@@ -276,3 +276,35 @@ def test_a_direct_event_api_for_other_channels(tmp_path):
     env = Env(tmp_path)
     e = StageEvent(event_id="hr-portal-1", candidate_ref=env.ref(), to_stage="offer_accepted", source="csv", occurred_at=env.clock.time())
     assert env.ledger.apply(e).reason == "applied" and env.ledger.apply(e).reason == "duplicate"
+
+
+def test_cli_serves_callbacks_on_loopback(tmp_path):
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    env = Env(tmp_path)
+    env.clock = ManualClock(start=time.time())  # the server runs on real time
+    root = Path(__file__).resolve().parents[1]
+    proc_env = {**os.environ, "PYTHONPATH": str(root / "src"), "WORKBENCH_WECOM_CALLBACK_TOKEN": TOKEN,
+                "WORKBENCH_WECOM_ENCODING_AES_KEY": AES_KEY, "WORKBENCH_WECOM_CORP_ID": CORP}
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "--lang", "en", "callback", "serve", "--port", "0", "--db", env.db],
+                            env=proc_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        port = int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))
+        q, body = env.request(env.event_xml("offer_declined"))
+        r = httpx.post(f"http://127.0.0.1:{port}/?{q}", content=body, timeout=30)
+        assert r.status_code == 200
+        forged_q, forged_body = env.request(env.event_xml("offer_accepted"), token="nope")
+        assert httpx.post(f"http://127.0.0.1:{port}/?{forged_q}", content=forged_body, timeout=30).status_code == 403
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert env.ledger.stage_of(env.ref()) == "offer_declined"
+    assert TOKEN not in out + err and AES_KEY not in out + err
