@@ -78,7 +78,7 @@ def _check_phrasing(phrasing: str) -> None:
         raise DataError(f"unknown phrasing {phrasing!r}; choose one of {', '.join(PHRASINGS)}")
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=4)
 def load_material(phrasing: str = "A") -> dict[str, CompetencyMaterial]:
     """Per-competency phrase banks of ``phrasing`` ("A" or "B"), each field checked for its minimum count."""
     _check_phrasing(phrasing)
@@ -100,7 +100,7 @@ def load_material(phrasing: str = "A") -> dict[str, CompetencyMaterial]:
     return out
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=4)
 def load_language(phrasing: str = "A") -> LanguageBank:
     """Spoken-language material of ``phrasing`` ("A" or "B"), each field checked for its minimum count."""
     _check_phrasing(phrasing)
