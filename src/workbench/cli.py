@@ -49,6 +49,7 @@ _H = {
     "employees": ("每个岗位的 EHR 员工数", "EHR employees per role"),
     "format": ("输出格式", "output format"),
     "synth_out": ("输出目录（必须不存在或为空）", "output directory (must be new or empty)"),
+    "phrasing_b_share": ("用第二套措辞（B，与胜任力词典不重合的说法）作答的候选人比例，0–1；默认 0 即全部用措辞 A", "share of candidates answering in phrasing B (wording disjoint from the competency dictionary), 0–1; default 0 = all phrasing A"),
     "rater_bias": ("对女性候选人的评分偏差（评分标准差单位，如 0.3）；覆盖场景设置", "rater bias against women in rating-SD units (e.g. 0.3); overrides the scenario"),
     "contracts": ("显示输入数据契约", "show the input data contracts"),
     "markdown": ("输出 data/README.md 中的契约 Markdown", "print the contract section of data/README.md"),
@@ -135,6 +136,7 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     synth.add_argument("--candidates", type=int, default=2000, help=h("candidates"))
     synth.add_argument("--employees-per-role", type=int, default=300, help=h("employees"))
     synth.add_argument("--rater-bias", type=float, default=None, metavar="SD", help=h("rater_bias"))
+    synth.add_argument("--phrasing-b-share", type=float, default=0.0, metavar="SHARE", help=h("phrasing_b_share"))
     synth.add_argument("--format", choices=["csv", "parquet"], default="csv", help=h("format"))
     synth.add_argument("--out", required=True, metavar="DIR", help=h("synth_out"))
     synth.add_argument("--no-progress", action="store_true", help=h("no_progress"))
@@ -291,6 +293,8 @@ def _cmd_synth(args, lang: str) -> int:
     overrides = {"seed": args.seed, "n_candidates": args.candidates, "employees_per_role": args.employees_per_role}
     if args.rater_bias is not None:
         overrides["rater_bias_sd"] = args.rater_bias
+    if args.phrasing_b_share:
+        overrides["phrasing_b_share"] = args.phrasing_b_share
     config = scenario_config(args.scenario, **overrides)
     start = time.perf_counter()
     summary = generate_cohort(config, args.out, fmt=args.format, progress=not args.no_progress)

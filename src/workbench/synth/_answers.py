@@ -9,6 +9,10 @@ results are quantified, how much hedging and empty talk there is, and which trap
 
 Surface noise independent of the level: fillers, typos, English words, rare characters in names, padding,
 very short and very long answers, and (when the proxy knob is on) regional dialect words.
+
+``phrasing="B"`` composes the same moves with the same probabilities from the disjoint B banks and never inserts
+the competency dictionary's evidence phrases: the keyword move names a good practice in the candidate's own words
+(``material.good_practices`` in ``lang.practice_frames``), and the traps negate B's own lapses and practices.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ LEVEL_TABLE = {
 _QUOTE_NEGATION = ("“{p}”这种做法我是坚决反对的", "我不认同“{p}”这种想法", "哪怕再忙，也不能“{p}”", "“{p}”在我这里是行不通的")
 _QUOTE_AFFIRM = ("有时候“{p}”也是没办法的事", "说实话，“{p}”在基层挺常见的，我也能理解")
 _QUOTE_NEG_GOOD = ("说到{p}，我当时其实没做到", "{p}这一步我当时觉得没必要", "当时没顾上{p}")
+_HYPOTHETICAL_LEAD = ("这让我想起，", "类似的情况我以前遇到过：", "我举个相近的例子，")
+_NAME_MENTIONS = ("当时和我一起的同事{name}也帮了不少忙。", "带我的师傅{name}后来也认可了这个做法。", "客户{name}事后还专门表示了感谢。")
 _CN_DIGITS = "零一二三四五六七八九十"
 
 
@@ -100,8 +106,10 @@ def compose_answer(
     verbosity: float = 0.0,
     dialect_words: tuple[str, ...] = (),
     dialect_rate: float = 0.0,
+    phrasing: str = "A",
 ) -> tuple[str, AnswerPlan]:
-    """Return ``(answer_text, plan)`` for one answer at ``level`` (1–5)."""
+    """Return ``(answer_text, plan)`` for one answer at ``level`` (1–5) in ``phrasing`` ("A" or "B")."""
+    own_words = phrasing == "B"  # B: nothing from the dictionary, every phrase from the B banks
     i = level - 1
     plan = AnswerPlan(level=level)
     parts: list[str] = []
@@ -134,7 +142,7 @@ def compose_answer(
         parts.append(_sentence(_pick(rng, lang.situation_lead) + _pick(rng, material.situations)))
     elif hypothetical and chance("situation"):
         plan.moves.append("S")
-        parts.append(_sentence(_pick(rng, ("这让我想起，", "类似的情况我以前遇到过：", "我举个相近的例子，")) + _pick(rng, material.situations)))
+        parts.append(_sentence(_pick(rng, lang.fields.get("hypothetical_lead", _HYPOTHETICAL_LEAD)) + _pick(rng, material.situations)))
     if chance("task"):
         plan.moves.append("T")
         parts.append(_sentence(_pick(rng, material.tasks)))
@@ -155,16 +163,20 @@ def compose_answer(
         plan.moves.append("a")
         parts.append(_sentence(_pick(rng, material.actions_weak)))
 
-    if chance("keyword") and competency.positive_evidence:
-        plan.moves.append("K")
-        phrase = _pick(rng, competency.positive_evidence)
-        parts.append(_sentence(f"在这个过程中，{phrase}是我特别注意的一点"))
+    if chance("keyword"):
+        if own_words:
+            plan.moves.append("K")
+            parts.append(_sentence(_pick(rng, lang.practice_frames).format(good=_pick(rng, material.good_practices))))
+        elif competency.positive_evidence:
+            plan.moves.append("K")
+            phrase = _pick(rng, competency.positive_evidence)
+            parts.append(_sentence(f"在这个过程中，{phrase}是我特别注意的一点"))
     if chance("paraphrase"):
         plan.moves.append("P")
         parts.append(_sentence(_pick(rng, material.paraphrases)))
     if chance("negated_lapse"):
         plan.traps.append("negated_lapse")
-        if competency.negative_evidence and rng.random() < 0.6:
+        if not own_words and competency.negative_evidence and rng.random() < 0.6:
             phrase = _pick(rng, competency.negative_evidence)
             parts.append(_sentence(_pick(rng, _QUOTE_NEGATION).format(p=phrase)))
         else:
@@ -173,15 +185,15 @@ def compose_answer(
         plan.trap_phrases.append(phrase)
     if chance("affirmed_lapse"):
         plan.moves.append("L")
-        if competency.negative_evidence and rng.random() < 0.4:
+        if not own_words and competency.negative_evidence and rng.random() < 0.4:
             parts.append(_sentence(_pick(rng, _QUOTE_AFFIRM).format(p=_pick(rng, competency.negative_evidence))))
         else:
             parts.append(_sentence(_pick(rng, lang.affirm_frames).format(lapse=_pick(rng, material.lapses))))
-    goods = [g for g in competency.positive_evidence if _usable_good(g)]
+    goods = list(material.good_practices) if own_words else [g for g in competency.positive_evidence if _usable_good(g)]
     if goods and chance("negated_good"):
         plan.traps.append("negated_good")
         phrase = _pick(rng, goods)
-        if rng.random() < 0.7:
+        if not own_words and rng.random() < 0.7:
             parts.append(_sentence(_pick(rng, _QUOTE_NEG_GOOD).format(p=phrase)))
         else:
             parts.append(_sentence(_pick(rng, lang.negated_positive_frames).format(good=phrase)))
@@ -243,7 +255,7 @@ def _surface(
     if allow_names and rng.random() < 0.06:
         given = _pick(rng, lang.given_names_rare) if rng.random() < 0.35 else _pick(rng, lang.given_names)
         name = _pick(rng, lang.surnames) + given
-        text += _pick(rng, (f"当时和我一起的同事{name}也帮了不少忙。", f"带我的师傅{name}后来也认可了这个做法。", f"客户{name}事后还专门表示了感谢。"))
+        text += _pick(rng, lang.fields.get("name_mentions", _NAME_MENTIONS)).format(name=name)
         plan.noise.append("name")
     if rng.random() < 0.15:
         pairs = [p for p in lang.typos if p[0] in text]

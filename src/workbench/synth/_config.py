@@ -54,6 +54,9 @@ class CohortConfig:
     missingness_attribute: str = ""
     missingness_groups: tuple[str, ...] = ()
     missingness_multiplier: float = 1.0
+    # unseen phrasing: share of candidates who answer every question from the disjoint phrase banks B
+    # (data/synth/*_b.yaml) instead of A; 0 = all A (the default, byte-identical), 1 = all B
+    phrasing_b_share: float = 0.0
     scenario: str = "fair"
     chunk_candidates: int = 2000  # streaming unit; fixed so output does not depend on memory
 
@@ -68,6 +71,8 @@ class CohortConfig:
             raise ConfigurationError(f"proxy_region must be one of {sorted(REGION_GROUPS)}")
         if not 0 <= self.proxy_rate <= 1:
             raise ConfigurationError("proxy_rate must be in [0, 1]")
+        if not 0 <= self.phrasing_b_share <= 1:
+            raise ConfigurationError("phrasing_b_share must be in [0, 1] (the share of candidates answering in phrasing B)")
         for bias in self.rater_bias:
             if bias.attribute not in ("gender", "age_band", "hukou_type", "home_province", "ethnicity", "school_tier", "disability", "region"):
                 raise ConfigurationError(f"rater bias attribute {bias.attribute!r} is not a candidate attribute")

@@ -6,7 +6,9 @@ Generative model (details and formulas in ``data/README.md``):
   demographic attribute — any group difference in the output is injected by a knob and recorded;
 * employees: performance = Σ_k w_k θ_k + ε for a role-specific subset of drivers with known weights;
 * answers: u = θ_k − b_q + N(0, answer_noise²); level L = cut(u) ∈ 1..5 (10/20/40/20/10 %); text composed from L;
-* ratings: r = clip(round(L + s_rater + N(0, σ_q²) − bias), 1, 5); bias = knob · SD(L) for the targeted group.
+* ratings: r = clip(round(L + s_rater + N(0, σ_q²) − bias), 1, 5); bias = knob · SD(L) for the targeted group;
+* phrasing: a share ``phrasing_b_share`` of candidates answer every question from the disjoint phrase banks B
+  (drawn from a stream of its own, so at share 0 the tables are byte-identical to a generator without B).
 """
 
 from __future__ import annotations
@@ -240,9 +242,14 @@ def generate_cohort(
     dictionary = dictionary or load_dictionary()
     material = load_material()
     lang = load_language()
-    missing_ids = set(dictionary.competencies) - set(material)
-    if missing_ids:
-        raise ConfigurationError(f"no synthetic-answer material for competencies {sorted(missing_ids)}")
+    phrasings = {"A": (material, lang)}
+    if config.phrasing_b_share > 0:
+        phrasings["B"] = (load_material("B"), load_language("B"))
+    for phrasing, (mat, _) in phrasings.items():
+        missing_ids = set(dictionary.competencies) - set(mat)
+        if missing_ids:
+            raise ConfigurationError(f"no synthetic-answer material (phrasing {phrasing}) for competencies {sorted(missing_ids)}")
+    n_phrasing_b = 0
     ext = "csv" if fmt == "csv" else "parquet"
     names = ["employees", "employee_competencies", "candidates", "questions", "answers", "ratings", "wecom_recipients"]
     files = {n: out_dir / f"{n}.{ext}" for n in names}
@@ -315,6 +322,9 @@ def generate_cohort(
             cand["wecom_external_userid"] = _external_userids(config.seed, chunk, ids)
             writers["candidates"].write(cand)
             verbosity = rng.standard_normal(n)
+            # Own stream: drawing who answers in phrasing B must not shift any other draw of the cohort.
+            answers_in_b = np.random.default_rng([config.seed, 23, chunk]).random(n) < config.phrasing_b_share
+            n_phrasing_b += int(answers_in_b.sum())
             region = np.array([_REGION_OF.get(p) for p in true_province], dtype=object)
             answers, ratings, truth, latent = [], [], [], []
             for i in range(n):
@@ -328,7 +338,9 @@ def generate_cohort(
                     if value is not None and value in bias.groups:
                         bias_sd += bias.sd
                 proxy = bool(config.proxy_region and region[i] == config.proxy_region)
-                dialect = lang.dialect_by_region.get(region[i], ()) if proxy else ()
+                phrasing = "B" if answers_in_b[i] else "A"
+                cand_material, cand_lang = phrasings[phrasing]
+                dialect = cand_lang.dialect_by_region.get(region[i], ()) if proxy else ()
                 nr_rate = config.no_response_rate
                 if config.missingness_attribute and attrs[config.missingness_attribute] in config.missingness_groups:
                     nr_rate *= config.missingness_multiplier
@@ -349,12 +361,13 @@ def generate_cohort(
                                 rng,
                                 level=level,
                                 question_type=q["type"],
-                                material=material[comp_id],
+                                material=cand_material[comp_id],
                                 competency=dictionary.competencies[comp_id],
-                                lang=lang,
+                                lang=cand_lang,
                                 verbosity=float(verbosity[i]),
                                 dialect_words=dialect,
                                 dialect_rate=config.proxy_rate,
+                                phrasing=phrasing,
                             )
                             status = "answered"
                             plan_moves, traps, noise = " ".join(plan.moves), " ".join(plan.traps), " ".join(plan.noise)
@@ -365,11 +378,11 @@ def generate_cohort(
                         values = rate(rng, np.full(2, level), np.array([s for _, s in pair]), q["rater_noise"], shift)
                         for (rater_id, _), value in zip(pair, values):
                             ratings.append((answer_id, rater_id, 1 if status == "no_response" else int(value)))
-                        truth.append((answer_id, level, round(float(u), 5), plan_moves, traps, noise, has_dialect, round(shift, 5)))
+                        truth.append((answer_id, level, round(float(u), 5), plan_moves, traps, noise, has_dialect, round(shift, 5), phrasing))
             writers["answers"].write(pd.DataFrame(answers, columns=["answer_id", "candidate_id", "question_id", "status", "answer_text"]))
             writers["ratings"].write(pd.DataFrame(ratings, columns=["answer_id", "rater_id", "rating"]))
             writers["truth_answers"].write(
-                pd.DataFrame(truth, columns=["answer_id", "level", "u", "moves", "traps", "noise", "dialect", "rater_shift"])
+                pd.DataFrame(truth, columns=["answer_id", "level", "u", "moves", "traps", "noise", "dialect", "rater_shift", "phrasing"])
             )
             writers["truth_candidate_latent"].write(pd.DataFrame(latent, columns=["candidate_id", "competency_id", "theta"]))
     finally:
@@ -395,6 +408,7 @@ def generate_cohort(
         "raters": {role: [{"rater_id": r, "severity": round(s, 5)} for r, s in rs] for role, rs in raters.items()},
         "questions": questions_meta[["question_id", "difficulty", "rater_noise"]].to_dict(orient="records"),
         "rows": {n: w.rows for n, w in writers.items()},
+        "phrasing": {"b_share": config.phrasing_b_share, "candidates_b": n_phrasing_b, "candidates_a": config.n_candidates - n_phrasing_b},
     }
     (out_dir / "truth" / "truth.json").write_text(json.dumps(truth_doc, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
     return CohortSummary(out_dir=out_dir, files=files, rows={n: writers[n].rows for n in names}, config=config)
