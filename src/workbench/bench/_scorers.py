@@ -204,10 +204,11 @@ def read_scores(path: str | Path, known_ids: set[str], *, scale: tuple[int, int]
     src = str(path)
     problems = [dict(table="scores", source_file=src, row=r, column="(整行)", value=None, reason_code="malformed_row", reason=w) for r, w in raw.malformed]
     rows = []
+    ids = frame["answer_id"].map(lambda v: v.strip() if isinstance(v, str) else "")
+    repeated = ids.ne("") & ids.duplicated(keep=False)  # every copy: we cannot tell which score is meant
     for idx in frame.index:
         row = int(raw.rows.loc[idx])
-        aid = frame.at[idx, "answer_id"]
-        aid = aid.strip() if isinstance(aid, str) else ""
+        aid = ids.loc[idx]
         value = frame.at[idx, "score"]
 
         def bad(column, code, reason, v=value):
@@ -215,6 +216,9 @@ def read_scores(path: str | Path, known_ids: set[str], *, scale: tuple[int, int]
 
         if not aid:
             bad("answer_id", "missing_value", "作答编号为空 / empty answer id", aid)
+            continue
+        if repeated.loc[idx]:
+            bad("answer_id", "duplicate_key", "作答编号重复 / repeated answer id", aid)
             continue
         if value is None or str(value).strip() == "":
             bad("score", "missing_value", "分数为空 / empty score")
@@ -244,10 +248,6 @@ def read_scores(path: str | Path, known_ids: set[str], *, scale: tuple[int, int]
             rating = int(rf)
         rows.append({"row": row, "answer_id": aid, "score": score, "machine_rating": rating if rating is not None else int(min(hi, max(lo, np.floor(score + 0.5))))})
     scores = pd.DataFrame(rows, columns=["row", "answer_id", "score", "machine_rating"])
-    dup = scores["answer_id"].duplicated(keep=False)
-    for r in scores[dup].itertuples():
-        problems.append(dict(table="scores", source_file=src, row=r.row, column="answer_id", value=r.answer_id, reason_code="duplicate_key", reason="作答编号重复 / repeated answer id"))
-    scores = scores[~dup]
     extra_ids = ~scores["answer_id"].isin(known_ids)
     for r in scores[extra_ids].itertuples():
         problems.append(dict(table="scores", source_file=src, row=r.row, column="answer_id", value=r.answer_id, reason_code="unknown_reference",
@@ -457,8 +457,11 @@ def _fairness(scored: pd.DataFrame, attrs: list[str], top_share: float, gates) -
     rows, groups = [], []
     bias = adverse = False
     for a in attrs:
-        tm = impact_table(per_cand, by=a, selected="advance_m")
-        th = impact_table(per_cand, by=a, selected="advance_h").set_index("category")
+        try:
+            tm = impact_table(per_cand, by=a, selected="advance_m")
+            th = impact_table(per_cand, by=a, selected="advance_h").set_index("category")
+        except DataError:  # fewer than two known groups among the scored candidates: nothing to compare
+            continue
         significant = a in flagged_attributes(tm)
         known = scored[a].notna()
         largest = scored.loc[known, a].value_counts().idxmax() if known.any() else None
