@@ -409,7 +409,7 @@ class ScorerEvaluation:
         parts.append(f"<h3>{escape(t('bench.s.sec_fairness', lang))}</h3><p>{escape(t('bench.s.fairness_intro', lang, share=share))}</p>")
         if len(self.fairness):
             f = self.fairness.assign(flag=self.fairness["flag"].map(lambda v: " ".join(label("bench.s.flag", x, lang) for x in str(v).split()) if v else ""))
-            parts.append(_table(f, ["attribute", "category", "count", "rate_machine", "impact_ratio_machine", "impact_ratio_human", "smd", "smd_vs_largest", "flag"],
+            parts.append(_table(f, ["attribute", "category", "count", "rate_machine", "impact_ratio_machine", "impact_ratio_human", "smd", "smd_vs_rest", "flag"],
                                 [t(f"bench.s.col.{k}", lang) for k in ("attribute", "category", "count", "rate_m", "ir_m", "ir_h", "smd", "smd_rel", "flag")]))
         parts.append(f"<h3>{escape(t('bench.s.sec_gaming', lang))}</h3><p>{escape(t('bench.s.gaming_intro', lang))}</p>")
         pt = self.probe_table()
@@ -432,11 +432,13 @@ def _num(v) -> float | None:
 
 def _fairness(scored: pd.DataFrame, attrs: list[str], top_share: float, gates) -> tuple[pd.DataFrame, dict]:
     """Per attribute and group: impact ratios of the advance decisions the machine scores and the human ratings
-    would make, the ETS subgroup SMD (machine − human, in human-score SD units) and the same SMD relative to the
-    attribute's largest group.
+    would make, the ETS subgroup SMD (machine − human, in human-score SD units) and that SMD relative to the
+    attribute's other groups (``smd_vs_rest``).
 
-    Flags (codes): ``bias`` — the group's SMD differs from the largest group's by more than the ETS subgroup gate
-    (0.10) with at least ``gates.min_subgroup_n`` answers in both; ``adverse`` — the machine's decisions give the
+    Flags (codes): ``bias_against`` / ``bias_for`` — the group's SMD is below / above that of the attribute's other
+    groups by more than the ETS subgroup gate (0.10), with at least ``gates.min_subgroup_n`` answers on each side
+    (``flagged_groups`` names the groups a scorer is harsher on; a favoured group is named with "(+)" only when no
+    group of the attribute is named against); ``adverse`` — the machine's decisions give the
     group an impact ratio under 4/5, the attribute's omnibus test is significant (Holm), and the machine is
     significantly harsher on the group than the human ratings are, relative to the highest-rate group
     (z < −2.58 on the per-candidate change machine − human decision). Humans' own disparities are shown beside
@@ -464,19 +466,17 @@ def _fairness(scored: pd.DataFrame, attrs: list[str], top_share: float, gates) -
             continue
         significant = a in flagged_attributes(tm)
         known = scored[a].notna()
-        largest = scored.loc[known, a].value_counts().idxmax() if known.any() else None
-        ref_smd = float(diff[scored[a] == largest].mean()) if largest is not None else np.nan
-        ref_n = int((scored[a] == largest).sum()) if largest is not None else 0
         for r in tm.itertuples():
             if r.is_unknown:
                 continue
             in_group = scored[a] == r.category
-            n_ans = int(in_group.sum())
+            rest = known & ~in_group
+            n_ans, n_rest = int(in_group.sum()), int(rest.sum())
             smd = float(diff[in_group].mean()) if n_ans else np.nan
-            rel = smd - ref_smd if r.category != largest else 0.0
+            rel = smd - float(diff[rest].mean()) if n_ans and n_rest else np.nan
             flag = []
-            if r.category != largest and min(n_ans, ref_n) >= gates.min_subgroup_n and abs(rel) > gates.max_abs_subgroup_smd:
-                flag.append("bias")
+            if min(n_ans, n_rest) >= gates.min_subgroup_n and abs(rel) > gates.max_abs_subgroup_smd:
+                flag.append("bias_against" if rel < 0 else "bias_for")
             if significant and bool(r.adverse) and isinstance(r.reference, str | int | float):
                 focal = per_cand.loc[per_cand[a] == r.category, "change"]
                 ref = per_cand.loc[per_cand[a] == r.reference, "change"]
@@ -485,14 +485,20 @@ def _fairness(scored: pd.DataFrame, attrs: list[str], top_share: float, gates) -
                 if z < -2.58:
                     flag.append("adverse")
             if flag:
-                groups.append(f"{a}={r.category}")
-                bias = bias or "bias" in flag
+                if "bias_for" not in flag or len(flag) > 1:
+                    groups.append(f"{a}={r.category}")
+                bias = bias or any(f.startswith("bias") for f in flag)
                 adverse = adverse or "adverse" in flag
             rows.append({"attribute": a, "category": r.category, "count": int(r.count), "rate_machine": round(float(r.rate), 4),
                          "impact_ratio_machine": _num(r.impact_ratio),
                          "impact_ratio_human": _num(th.loc[r.category, "impact_ratio"]) if r.category in th.index else None,
-                         "answers": n_ans, "smd": _num(smd), "smd_vs_largest": _num(rel), "flag": " ".join(flag)})
-    return pd.DataFrame(rows), {"bias": bias, "adverse": adverse, "groups": sorted(set(groups))}
+                         "answers": n_ans, "smd": _num(smd), "smd_vs_rest": _num(rel), "flag": " ".join(flag)})
+    frame = pd.DataFrame(rows)
+    if bias and len(frame):  # a group favoured with no group named against it (one small group favoured): name it
+        for a, g in frame.groupby("attribute", sort=False):
+            if g["flag"].str.contains("bias_for").any() and not g["flag"].str.contains("bias_against").any():
+                groups += [f"{a}={c}(+)" for c in g.loc[g["flag"].str.contains("bias_for"), "category"]]
+    return frame, {"bias": bias, "adverse": adverse, "groups": sorted(set(groups))}
 
 
 def evaluate_scorer(
