@@ -56,7 +56,6 @@ _H = {
     "intake": ("按数据契约校验一个数据目录（不运行流水线）", "validate a data folder against the contracts (without a run)"),
     "data_dir": ("包含六张输入表的目录", "folder holding the six input tables"),
     "stages": ("列出流水线阶段及其参数", "list pipeline stages and their parameters"),
-    "bench": ("供应商题目集基准评测", "vendor question-set benchmark"),
     "score": ("用已保存的评分器批量评分（流式、可并行、可用 dask 集群）", "batch-score answers with a saved scorer (streaming, parallel, dask)"),
     "score_model": ("评分器文件 .skops（旁边须有模型卡 .card.json）", "scorer file .skops (its .card.json must sit beside it)"),
     "score_answers": ("作答文件（CSV/Parquet；列 answer_id, answer_text, 可选 competency_id / question_id / status）", "answers (CSV/Parquet; answer_id, answer_text, optional competency_id / question_id / status)"),
@@ -72,16 +71,6 @@ _H = {
     "audit": ("审计日志", "audit log"),
     "audit_verify": ("校验防篡改审计日志（哈希链）", "verify the tamper-evident audit log (hash chain)"),
     "audit_log": ("日志文件（默认 reports/audit_log.jsonl）", "log file (default reports/audit_log.jsonl)"),
-    "bench_questions": ("评估一个题目集，输出评分卡（JSON + HTML）", "evaluate one question set into a scorecard (JSON + HTML)"),
-    "bench_set": ("题目集文件（CSV/XLSX/Parquet；列：question_id, role, competency, type, text, 可选 rubric）", "question set file (CSV/XLSX/Parquet; columns question_id, role, competency, type, text, optional rubric)"),
-    "bench_pilot": ("试测评分文件（candidate_id, question_id, rating, 可选 rater_id 与人口学列）", "pilot ratings (candidate_id, question_id, rating, optional rater_id and attribute columns)"),
-    "bench_model": ("competency_model.json（用于按权重计算覆盖率）", "competency_model.json (weights for coverage)"),
-    "bench_out": ("评分卡输出目录（必须不存在或为空）", "scorecard directory (must be new or empty)"),
-    "bench_dif": ("做 DIF 分析的人口学列，逗号分隔", "attribute columns for DIF, comma separated"),
-    "bench_name": ("题目集名称（默认文件名）", "name of the set (default: file name)"),
-    "bench_leaderboard": ("并排比较多个评分卡", "compare several scorecards side by side"),
-    "bench_dirs": ("评分卡目录", "scorecard directories"),
-    "bench_html": ("另存为 HTML 文件", "also write an HTML page"),
 }
 
 
@@ -168,21 +157,10 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     av = asub.add_parser("verify", help=h("audit_verify"), description=h("audit_verify"))
     av.add_argument("log", nargs="?", default=None, help=h("audit_log"))
 
-    bench = sub.add_parser("bench", help=h("bench"), description=h("bench"))
-    bsub = bench.add_subparsers(dest="bench_command", metavar="ACTION")
-    bq = bsub.add_parser("questions", help=h("bench_questions"), description=h("bench_questions"))
-    bq.add_argument("set_path", metavar="SET", help=h("bench_set"))
-    bq.add_argument("--pilot", default=None, metavar="RATINGS", help=h("bench_pilot"))
-    bq.add_argument("--model", default=None, metavar="JSON", help=h("bench_model"))
-    bq.add_argument("--out", required=True, metavar="DIR", help=h("bench_out"))
-    bq.add_argument("--dif", default="", metavar="COLS", help=h("bench_dif"))
-    bq.add_argument("--name", default=None, help=h("bench_name"))
-    bl = bsub.add_parser("leaderboard", help=h("bench_leaderboard"), description=h("bench_leaderboard"))
-    bl.add_argument("dirs", nargs="+", metavar="DIR", help=h("bench_dirs"))
-    bl.add_argument("--html", default=None, metavar="FILE", help=h("bench_html"))
-
+    from .bench._cli import add_parsers as _bench_parsers
     from .wecom._cli import add_parsers as _wecom_parsers
 
+    _bench_parsers(sub, h, lang=lang)
     _wecom_parsers(sub, h, lang=lang)  # workbench notify, workbench callback
     return parser
 
@@ -370,25 +348,6 @@ def _cmd_audit(args, lang: str) -> int:
     return 1
 
 
-def _cmd_bench(args, parser) -> int:
-    from .bench import benchmark_question_set, build_leaderboard
-
-    if args.bench_command == "questions":
-        evaluation = benchmark_question_set(
-            args.set_path, args.out, pilot_path=args.pilot, model_path=args.model, name=args.name,
-            dif_columns=tuple(c.strip() for c in args.dif.split(",") if c.strip()),
-        )
-        summary = evaluation.summary()
-        print(f"{evaluation.name}: {summary['score']:.1f}/100 — {summary['verdict']}")
-        print(f"scorecard: {Path(args.out) / 'scorecard.json'}  report: {Path(args.out) / 'scorecard.html'}")
-        return 0
-    if args.bench_command == "leaderboard":
-        _print_frame(build_leaderboard(args.dirs, args.html))
-        return 0
-    parser.parse_args(["bench", "--help"])
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     lang = resolve_lang(_lang_from_argv(argv) if _lang_from_argv(argv) in ("zh", "en") else "zh")
@@ -424,7 +383,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "stages":
             return _cmd_stages(lang)
         if args.command == "bench":
-            return _cmd_bench(args, parser)
+            from .bench._cli import run as _bench_run
+
+            return _bench_run(args, lang, parser, _print_frame)
         if args.command == "audit":
             return _cmd_audit(args, lang)
         if args.command == "score":

@@ -52,6 +52,7 @@ class Competency:
     positive_evidence: tuple[str, ...]
     negative_evidence: tuple[str, ...]
     keywords: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # names vendors use (细致性 → 严谨细致); one alias on several entries = ambiguous
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Role:
     family: str
     summary: str
     competency_ids: tuple[str, ...]
+    aliases: tuple[str, ...] = ()  # e.g. 综合柜员 → 柜员; 客户经理 sits on two roles on purpose (ambiguous)
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,23 @@ def _need(mapping: dict, key: str, where: str, path: Path):
     return mapping[key]
 
 
+def _aliases(item: dict, where: str, path: Path) -> tuple[str, ...]:
+    value = item.get("aliases") or []
+    if not isinstance(value, list) or not all(isinstance(a, str) and a.strip() for a in value):
+        raise DataError(f"{path}: {where} aliases must be a list of non-empty names")
+    return tuple(a.strip() for a in value)
+
+
+def _check_aliases(entries, kind: str, path: Path) -> None:
+    """An alias may not be another entry's name (that would make a name mean two things); it may sit on several
+    entries, which marks it as ambiguous on purpose (客户经理 → 个人 / 对公客户经理)."""
+    names = {e.name: e.id for e in entries}
+    for e in entries:
+        for a in e.aliases:
+            if a in names and names[a] != e.id:
+                raise DataError(f"{path}: {kind} {e.id!r} has alias {a!r}, which is the name of {kind} {names[a]!r}")
+
+
 def _parse(raw: dict, path: Path) -> CompetencyDictionary:
     competencies: dict[str, Competency] = {}
     for i, item in enumerate(_need(raw, "competencies", "top level", path)):
@@ -153,6 +172,7 @@ def _parse(raw: dict, path: Path) -> CompetencyDictionary:
             positive_evidence=tuple(map(str, evidence.get("positive", []))),
             negative_evidence=tuple(map(str, evidence.get("negative", []))),
             keywords=tuple(map(str, item.get("keywords", []) or [])),
+            aliases=_aliases(item, where, path),
         )
     roles: dict[str, Role] = {}
     for i, item in enumerate(_need(raw, "roles", "top level", path)):
@@ -174,7 +194,10 @@ def _parse(raw: dict, path: Path) -> CompetencyDictionary:
             family=str(item.get("family", "")),
             summary=str(item.get("summary", "")),
             competency_ids=comp_ids,
+            aliases=_aliases(item, where, path),
         )
+    _check_aliases(competencies.values(), "competency", path)
+    _check_aliases(roles.values(), "role", path)
     return CompetencyDictionary(
         version=str(raw.get("version", "unversioned")),
         path=str(path),

@@ -1,9 +1,15 @@
 """Question-set evaluation, usable on any question set: coverage, compliance lint, redundancy, item statistics.
 
-A question set is a table with ``question_id, role, competency, type, text`` and an optional ``rubric`` (ids or
-Chinese names for role and competency). :func:`read_question_set` validates it like intake does (bad rows go to a
-quarantine with reasons); :func:`evaluate_question_set` computes everything and returns a
+A question set is a table with ``question_id, role, competency, type, text`` and an optional ``rubric`` (Chinese
+headers such as 题目编号 / 岗位 / 胜任力 / 题型 / 题目 / 评分标准 are accepted; role and competency as ids,
+names, dictionary aliases or close names, see :mod:`workbench.questions.names`).
+
+:func:`load_question_set` reads a vendor file and keeps **every row that has a question text**: rows whose role,
+competency or type cannot be resolved are still linted, and the reference problem becomes a finding beside the
+question's lint findings (category ``reference``), never a reason to skip the text. Only rows with no text (or that
+cannot be split into columns) are quarantined. :func:`evaluate_question_set` computes everything and returns a
 :class:`QuestionSetEvaluation` that renders itself, serialises to a scorecard, and feeds the vendor leaderboard.
+The verdict and score count every legal violation in the file.
 """
 
 from __future__ import annotations
@@ -20,83 +26,239 @@ from .._hashing import sha256_file
 from .._tabular import escape, write_csv_safe
 from ..competency import DIMENSION_NAMES, CompetencyDictionary, load_dictionary
 from ..errors import DataError, IntakeError
-from ..intake.contracts import QUESTION_TYPES, ColumnSpec, ForeignKey, TableContract
-from ..intake.readers import read_raw_table
-from ..intake.validate import QUARANTINE_COLUMNS, validate_table
+from ..i18n import label, resolve_lang, t
+from ..intake.contracts import QUESTION_TYPES
+from ..intake.readers import RawTable, read_raw_table
+from ..intake.validate import QUARANTINE_COLUMNS
+from .names import NameResolver, read_mapping
 
 __all__ = [
-    "QUESTION_SET_CONTRACT",
+    "FINDING_COLUMNS",
+    "QUESTION_SET_COLUMNS",
+    "QuestionSet",
     "QuestionSetEvaluation",
+    "VERDICTS",
     "coverage",
     "evaluate_question_set",
-    "read_question_set",
-    "redundancy",
     "leaderboard",
+    "load_question_set",
+    "read_question_set",
+    "read_vendor_table",
+    "redundancy",
 ]
 
-QUESTION_SET_CONTRACT = TableContract(
-    name="question_set",
-    title="题目集",
-    default_file="questions.csv",
-    key=("question_id",),
-    description="供应商或自建的面试题目集。",
-    columns=(
-        ColumnSpec("question_id", "str", "题目编号", max_length=64),
-        ColumnSpec("role", "str", "岗位编号或名称（如 teller / 柜员）"),
-        ColumnSpec("competency", "str", "胜任力编号或名称（如 aml_cdd / 反洗钱与客户尽职调查）"),
-        ColumnSpec("type", "str", "题型：情景 / 行为 / 文化", allowed=QUESTION_TYPES),
-        ColumnSpec("text", "str", "题干", max_length=1000),
-        ColumnSpec("rubric", "str", "评分要点（可选）", required=False, nullable=True),
-    ),
-    foreign_keys=(ForeignKey("role", "dictionary.roles", "id"), ForeignKey("competency", "dictionary.competencies", "id")),
-)
+QUESTION_SET_COLUMNS = ("question_id", "role", "competency", "type", "text")
+# headers vendors write → our column names (after stripping spaces; matched case-insensitively)
+HEADER_ALIASES = {
+    "question_id": ("题目编号", "题号", "编号", "序号", "题目id", "questionid", "id", "qid"),
+    "role": ("岗位", "岗位名称", "适用岗位", "应聘岗位", "职位", "role_id", "position"),
+    "competency": ("胜任力", "胜任力名称", "能力项", "考察能力", "考察要素", "测评维度", "能力维度", "competency_id", "skill"),
+    "type": ("题型", "题目类型", "类型", "question_type"),
+    "text": ("题目", "题干", "问题", "题目内容", "面试题", "question", "question_text"),
+    "rubric": ("评分标准", "评分要点", "评分参考", "参考答案", "评分细则", "scoring_guide"),
+}
+VERDICTS = ("fail", "needs_work", "usable", "good")
+# one row per finding (lint, reference or data problem); ``row`` is the row in the vendor's file
+FINDING_COLUMNS = ["question_id", "row", "rule_id", "category", "severity", "title", "message", "legal_basis", "suggestion", "evidence"]
 
 _TYPE_SYNONYMS = {
-    "situational": "情景", "situation": "情景", "情景题": "情景", "情境": "情景", "情境题": "情景",
-    "behavioral": "行为", "behavioural": "行为", "bei": "行为", "行为题": "行为", "行为事件": "行为",
-    "culture": "文化", "values": "文化", "文化题": "文化", "价值观": "文化",
+    "situational": "情景", "situation": "情景", "情景题": "情景", "情境": "情景", "情境题": "情景", "情景模拟": "情景",
+    "behavioral": "行为", "behavioural": "行为", "bei": "行为", "行为题": "行为", "行为事件": "行为", "行为面试": "行为",
+    "culture": "文化", "values": "文化", "文化题": "文化", "价值观": "文化", "文化适配": "文化", "价值观题": "文化",
 }
 
 
-def read_question_set(path: str | Path, dictionary: CompetencyDictionary | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Read and validate a question set (CSV/XLSX/Parquet). Returns (questions, quarantine, source info).
+def read_vendor_table(path: str | Path, *, table: str, required: tuple[str, ...] = (), aliases: dict | None = None) -> tuple[RawTable, dict]:
+    """Read a file a vendor sent (CSV in any common encoding, XLSX, Parquet) with our column names.
 
-    Role and competency may be given as ids or Chinese names; types accept common English/Chinese synonyms.
-    A missing file or required column raises :class:`IntakeError` naming it.
+    The one place vendor files are read (question sets, score files, mappings): intake's reader does the decoding;
+    here headers are mapped (``aliases``, default :data:`HEADER_ALIASES`) and, for a workbook, the first sheet that
+    has every ``required`` column is used (vendors put an instructions sheet first, with Chinese sheet names).
+    Returns the table and ``{"sheet": …}``. Raises :class:`IntakeError` naming the file, the missing columns, the
+    columns found and the Chinese headers accepted.
     """
-    dictionary = dictionary or load_dictionary()
-    raw = read_raw_table(path, table="question_set")
-    frame = raw.frame
-    role_names = {r.name: r.id for r in dictionary.roles.values()}
-    comp_names = {c.name: c.id for c in dictionary.competencies.values()}
-    if "role" in frame.columns:
-        frame["role"] = [role_names.get(v.strip(), v.strip()) if isinstance(v, str) else v for v in frame["role"]]
-    if "competency" in frame.columns:
-        frame["competency"] = [comp_names.get(v.strip(), v.strip()) if isinstance(v, str) else v for v in frame["competency"]]
-    if "type" in frame.columns:
-        frame["type"] = [_TYPE_SYNONYMS.get(v.strip().lower(), v.strip()) if isinstance(v, str) else v for v in frame["type"]]
-    refs = {"dictionary.roles.id": set(dictionary.roles), "dictionary.competencies.id": set(dictionary.competencies)}
+    path = Path(path)
+    alias_map = HEADER_ALIASES if aliases is None else aliases
 
-    def check(df: pd.DataFrame):
-        for idx, role, comp in zip(df.index, df["role"], df["competency"]):
-            if role in dictionary.roles and comp in dictionary.competencies and comp not in dictionary.roles[role].competency_ids:
-                yield idx, "competency", "inconsistent", f"{comp} 不属于岗位 {role} 的胜任力模型"
+    def rename(frame: pd.DataFrame) -> pd.DataFrame:
+        mapping = {}
+        for col in frame.columns:
+            key = str(col).strip().lower().replace(" ", "").replace("_", "")
+            for column, names in alias_map.items():
+                if key == column.replace("_", "") or key in {a.lower().replace("_", "") for a in names}:
+                    mapping[col] = column
+                    break
+        return frame.rename(columns=mapping)
 
-    result = validate_table(raw, QUESTION_SET_CONTRACT, references=refs, row_check=check)
-    questions = result.accepted.rename(columns={"role": "role_id", "competency": "competency_id"})
-    if "rubric" not in questions.columns:
-        questions["rubric"] = pd.NA
-    info = {
-        "path": str(path),
-        "name": Path(path).stem,
-        "sha256": sha256_file(path),
-        "format": raw.file_format,
-        "encoding": raw.encoding,
-        "rows_in": result.rows_in,
-        "accepted": result.rows_accepted,
-        "quarantined": result.rows_quarantined,
+    sheet = None
+    if path.suffix.lower() == ".xlsx" and path.is_file():
+        raw = _read_workbook(path, table, required, rename)
+        sheet = raw[1]
+        raw = raw[0]
+    else:
+        raw = read_raw_table(path, table=table)
+        raw.frame = rename(raw.frame)
+    missing = [c for c in required if c not in raw.frame.columns]
+    if missing:
+        accepted = "；".join(f"{c}: {'/'.join(alias_map.get(c, ())[:4])}" for c in missing)
+        raise IntakeError(
+            f"[{table}] {path} 缺少列 / lacks column(s) {missing}；文件中的列 / columns found: {list(map(str, raw.frame.columns))}；"
+            f"可用的中文表头 / accepted headers: {accepted}",
+            file=str(path), column=missing[0],
+        )
+    return raw, {"sheet": sheet}
+
+
+def _read_workbook(path: Path, table: str, required: tuple[str, ...], rename) -> tuple[RawTable, str]:
+    from ..intake.readers import _as_text  # same cell-to-text rules as intake
+
+    try:
+        book = pd.ExcelFile(path, engine="openpyxl")
+        names = list(book.sheet_names)
+    except Exception as exc:  # corrupt archive, not a workbook
+        raise IntakeError(f"[{table}] 无法读取文件 / cannot read {path}: {type(exc).__name__}: {exc}", file=str(path)) from exc
+    seen = {}
+    for name in names:
+        frame = rename(pd.read_excel(book, sheet_name=name, dtype=object))
+        seen[name] = [str(c) for c in frame.columns]
+        if all(c in frame.columns for c in required):
+            frame = _as_text(frame.reset_index(drop=True))
+            blank = [all(v is None or not str(v).strip() for v in row) for row in frame.itertuples(index=False)]
+            rows = pd.Series(range(2, len(frame) + 2), index=frame.index, name="row")
+            keep = [not b for b in blank]
+            return RawTable(path=path, frame=frame[keep].reset_index(drop=True), rows=rows[keep].reset_index(drop=True),
+                            encoding=None, file_format="xlsx"), name
+    raise IntakeError(
+        f"[{table}] {path}: 没有哪个工作表包含全部必需列 / no sheet has every required column {list(required)}; "
+        f"sheets and their columns: {seen}", file=str(path),
+    )
+
+
+@dataclass
+class QuestionSet:
+    """A vendor file read for evaluation.
+
+    ``questions``: every row with a text — ``question_id`` (unique: a repeated id gets ``@r<row>``), ``source_id``,
+    ``row``, the given ``role_given / competency_given / type_given``, the resolved ``role_id / competency_id / type``
+    (None when unresolved), ``text``, ``rubric``. ``references``: reference and data findings (FINDING_COLUMNS).
+    ``quarantine``: rows that could not be evaluated at all. ``mapping``: the name mapping table. Counts reconcile:
+    ``rows_in == len(questions) + quarantined rows``.
+    """
+
+    questions: pd.DataFrame
+    references: pd.DataFrame
+    quarantine: pd.DataFrame
+    mapping: pd.DataFrame
+    source: dict
+
+
+def _finding_row(qid, row, code: str, message: str, evidence: str, category: str = "reference") -> dict:
+    return {
+        "question_id": qid, "row": row, "rule_id": code, "category": category, "severity": "warning",
+        "title": t("bench.ref.title", "zh"), "message": message, "legal_basis": "", "suggestion": t("bench.q.mapping_hint", "zh"),
+        "evidence": evidence,
     }
-    return questions.reset_index(drop=True), result.quarantine, info
+
+
+def load_question_set(
+    path: str | Path,
+    dictionary: CompetencyDictionary | None = None,
+    *,
+    mapping: str | Path | dict | None = None,
+) -> QuestionSet:
+    """Read a question set and resolve its names; see :class:`QuestionSet`. ``mapping``: the vendor's mapping
+    file (or an already-read dict from :func:`~workbench.questions.names.read_mapping`)."""
+    dictionary = dictionary or load_dictionary()
+    raw, extra = read_vendor_table(path, table="question_set", required=("text",))
+    frame = raw.frame
+    for col in ("question_id", "role", "competency", "type", "rubric"):
+        if col not in frame.columns:
+            frame[col] = None
+    absent = [c for c in ("question_id", "role", "competency", "type") if raw.frame[c].isna().all()]
+    vendor_map = read_mapping(mapping, dictionary) if isinstance(mapping, (str, Path)) else (mapping or {})
+    resolver = NameResolver(dictionary, mapping=vendor_map)
+    source_file = str(path)
+    quarantine = [
+        dict(table="question_set", source_file=source_file, row=row, column="(整行)", value=None, reason_code="malformed_row", reason=why)
+        for row, why in raw.malformed
+    ]
+    rows, refs = [], []
+    first_row: dict[str, int] = {}
+    for idx in frame.index:
+        row = int(raw.rows.loc[idx])
+        text = frame.at[idx, "text"]
+        if not isinstance(text, str) or not text.strip():
+            quarantine.append(dict(table="question_set", source_file=source_file, row=row, column="text", value=None,
+                                   reason_code="missing_value", reason="题干为空，无法检查 / no question text"))
+            continue
+        given_id = (frame.at[idx, "question_id"] or "").strip() if isinstance(frame.at[idx, "question_id"], str) else ""
+        qid = given_id or f"row{row}"
+        if not given_id:
+            refs.append(_finding_row(qid, row, "missing_id", t("bench.ref.missing_id", "zh", id=qid), "", category="data"))
+        elif given_id in first_row:
+            qid = f"{given_id}@r{row}"
+            refs.append(_finding_row(qid, row, "duplicate_id", t("bench.ref.duplicate_id", "zh", given=given_id, first=first_row[given_id], id=qid),
+                                     given_id, category="data"))
+        else:
+            first_row[given_id] = row
+        role_given, comp_given, type_given = (frame.at[idx, c] for c in ("role", "competency", "type"))
+        role = resolver.role(role_given)
+        comp = resolver.competency(comp_given, role.resolved)
+        qtype = _resolve_type(type_given)
+        for res, kind in ((role, "role"), (comp, "competency")):
+            if res.decided:
+                continue
+            code = {"empty": f"missing_{kind}", "ambiguous": f"ambiguous_{kind}"}.get(res.method, f"unknown_{kind}")
+            cands = "、".join((dictionary.roles if kind == "role" else dictionary.competencies)[c].name for c in res.candidates)
+            refs.append(_finding_row(qid, row, code, t(f"bench.ref.{code}", "zh", given=res.given, candidates=cands) if "ambiguous" in code
+                                     else t(f"bench.ref.{code}", "zh", given=res.given) if "unknown" in code else t(f"bench.ref.{code}", "zh"),
+                                     res.given))
+        in_role = True
+        if role.decided and comp.decided and comp.resolved not in dictionary.roles[role.resolved].competency_ids:
+            in_role = False
+            refs.append(_finding_row(qid, row, "competency_not_in_role", t(
+                "bench.ref.competency_not_in_role", "zh", given=comp.given, resolved=dictionary.competencies[comp.resolved].name,
+                role=dictionary.roles[role.resolved].name), comp.given))
+        if qtype is None:
+            given = "" if type_given is None else str(type_given).strip()
+            code = "unknown_type" if given else "missing_type"
+            refs.append(_finding_row(qid, row, code, t(f"bench.ref.{code}", "zh", given=given) if given else t("bench.ref.missing_type", "zh"), given))
+        rubric = frame.at[idx, "rubric"]
+        rows.append({
+            "question_id": qid, "source_id": given_id, "row": row,
+            "role_given": role_given, "competency_given": comp_given, "type_given": type_given,
+            "role_id": role.resolved, "competency_id": comp.resolved, "in_role": bool(in_role and role.decided and comp.decided),
+            "type": qtype, "text": text, "rubric": rubric if isinstance(rubric, str) and rubric.strip() else pd.NA,
+        })
+    columns = ["question_id", "source_id", "row", "role_given", "competency_given", "type_given", "role_id", "competency_id", "in_role", "type", "text", "rubric"]
+    questions = pd.DataFrame(rows, columns=columns)
+    quarantine_frame = pd.DataFrame(quarantine, columns=QUARANTINE_COLUMNS)
+    rows_in = len(frame) + len(raw.malformed)
+    source = {
+        "path": source_file, "name": Path(path).stem, "sha256": sha256_file(path), "format": raw.file_format,
+        "encoding": raw.encoding, "sheet": extra.get("sheet"), "rows_in": rows_in, "evaluated": len(questions),
+        "quarantined": int(quarantine_frame["row"].nunique()) if len(quarantine_frame) else 0,
+        "columns_absent": absent, "vendor_mapping": str(mapping) if isinstance(mapping, (str, Path)) else None,
+    }
+    if source["evaluated"] + source["quarantined"] != rows_in:  # every row is accounted for
+        raise DataError(f"internal: {rows_in} rows in, {source['evaluated']} evaluated + {source['quarantined']} quarantined")
+    return QuestionSet(questions=questions, references=pd.DataFrame(refs, columns=FINDING_COLUMNS), quarantine=quarantine_frame,
+                       mapping=resolver.table(), source=source)
+
+
+def _resolve_type(value) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    v = value.strip()
+    v = _TYPE_SYNONYMS.get(v.lower(), v)
+    return v if v in QUESTION_TYPES else None
+
+
+def read_question_set(path: str | Path, dictionary: CompetencyDictionary | None = None, *, mapping=None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(questions, quarantine, source) of :func:`load_question_set`; the source also holds ``references`` and
+    ``mapping`` frames. Kept for callers that want the three-tuple."""
+    qs = load_question_set(path, dictionary, mapping=mapping)
+    return qs.questions, qs.quarantine, {**qs.source, "references": qs.references, "mapping": qs.mapping}
 
 
 def _role_weights(model: dict | None, dictionary: CompetencyDictionary, role_id: str) -> dict[str, float]:
@@ -111,7 +273,13 @@ def _role_weights(model: dict | None, dictionary: CompetencyDictionary, role_id:
 
 
 def coverage(questions: pd.DataFrame, dictionary: CompetencyDictionary, *, model: dict | None = None, min_per_competency: int = 3) -> pd.DataFrame:
-    """One row per (role, competency) of every role the set covers: question counts, types, status, weight."""
+    """One row per (role, competency) of every role the set covers: question counts, types, status, weight.
+
+    Only questions whose role and competency resolved, with the competency in that role's model, count.
+    """
+    if "in_role" in questions.columns:
+        questions = questions[questions["in_role"].astype(bool)]
+    questions = questions[questions["role_id"].isin(list(dictionary.roles))]
     rows = []
     for role_id in sorted(set(questions["role_id"].dropna())):
         weights = _role_weights(model, dictionary, role_id)
@@ -130,7 +298,7 @@ def coverage(questions: pd.DataFrame, dictionary: CompetencyDictionary, *, model
                     "dimension": DIMENSION_NAMES[comp.dimension],
                     "weight": round(weights.get(cid, 0.0), 4),
                     "n_questions": n,
-                    "types": "、".join(f"{t}{c}" for t, c in qs["type"].value_counts().items()),
+                    "types": "、".join(f"{t_}{c}" for t_, c in qs["type"].dropna().value_counts().items()),
                     "status": status,
                 }
             )
@@ -138,48 +306,36 @@ def coverage(questions: pd.DataFrame, dictionary: CompetencyDictionary, *, model
 
 
 def type_balance(questions: pd.DataFrame) -> pd.DataFrame:
-    """Share of each type per role, flagged when a role has no behavioural questions or one type dominates (> 70 %)."""
+    """Share of each type per resolved role; ``flags`` holds codes: ``no_behavioural`` (behavioural questions
+    predict job performance best) and ``one_type_dominates`` (> 70 %)."""
     rows = []
-    for role_id, sub in questions.groupby("role_id"):
+    known = questions[questions["role_id"].notna() & questions["type"].notna()]
+    for role_id, sub in known.groupby("role_id"):
         shares = sub["type"].value_counts(normalize=True)
         flags = []
         if shares.get("行为", 0) == 0:
-            flags.append("缺少行为题（行为题对工作绩效的预测效度最高）")
+            flags.append("no_behavioural")
         if shares.max() > 0.7:
-            flags.append(f"题型过于单一：{shares.idxmax()} 占 {shares.max():.0%}")
-        rows.append({"role_id": role_id, **{t: round(float(shares.get(t, 0)), 3) for t in QUESTION_TYPES}, "flags": "；".join(flags)})
+            flags.append("one_type_dominates")
+        rows.append({"role_id": role_id, **{t_: round(float(shares.get(t_, 0)), 3) for t_ in QUESTION_TYPES}, "flags": " ".join(flags)})
     return pd.DataFrame(rows, columns=["role_id", *QUESTION_TYPES, "flags"])
 
 
-def _normalise(text: str) -> str:
-    import re
+def redundancy(questions: pd.DataFrame, *, threshold: float | None = None, within_role: bool = True) -> pd.DataFrame:
+    """Near-duplicate pairs by meaning (paraphrases included), see :mod:`workbench.questions.paraphrase`.
 
-    return re.sub(r"[\s\W_]+", "", text or "")
-
-
-def redundancy(questions: pd.DataFrame, *, threshold: float = 0.7, within_role: bool = True) -> pd.DataFrame:
-    """Near-duplicate pairs by cosine similarity of TF-IDF weighted character 2–3-grams (Chinese has no spaces,
-    and IDF down-weights the boilerplate that every question of a template shares).
-
-    By default only pairs within one role count: a candidate only ever sees their role's questions, and the same
-    question legitimately serves a competency shared by several roles.
+    ``within_role=True`` keeps only pairs a candidate of one role could both get; otherwise pairs across roles are
+    returned too (``scope`` = ``cross_role``). Questions with an unresolved role are grouped by the role name given.
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from .paraphrase import DEFAULT_THRESHOLD, near_duplicates
 
-    cols = ["question_a", "question_b", "similarity", "text_a", "text_b"]
-    texts = [_normalise(t) for t in questions["text"].fillna("")]
-    if len(texts) < 2:
-        return pd.DataFrame(columns=cols)
-    matrix = TfidfVectorizer(analyzer="char", ngram_range=(2, 3), sublinear_tf=True).fit_transform(texts)
-    sims = (matrix @ matrix.T).toarray()
-    np.fill_diagonal(sims, 0)
-    if within_role and "role_id" in questions.columns:
-        roles = questions["role_id"].to_numpy()
-        sims = np.where(roles[:, None] == roles[None, :], sims, 0.0)
-    i, j = np.where(np.triu(sims) >= threshold)
-    ids, raw = questions["question_id"].tolist(), questions["text"].tolist()
-    pairs = [{"question_a": ids[a], "question_b": ids[b], "similarity": round(float(sims[a, b]), 4), "text_a": raw[a], "text_b": raw[b]} for a, b in zip(i, j)]
-    return pd.DataFrame(pairs, columns=cols).sort_values("similarity", ascending=False, kind="stable").reset_index(drop=True)
+    frame = questions.copy()
+    if "role_given" in frame.columns:
+        frame["_role"] = [r if isinstance(r, str) else ("?" + str(g) if g is not None else None) for r, g in zip(frame["role_id"], frame["role_given"])]
+    else:
+        frame["_role"] = frame["role_id"]
+    pairs = near_duplicates(frame, threshold=DEFAULT_THRESHOLD if threshold is None else threshold, role_column="_role", across_roles=not within_role)
+    return pairs
 
 
 @dataclass
@@ -194,28 +350,40 @@ class QuestionSetEvaluation:
     item_stats: object | None = None
     source: dict = field(default_factory=dict)
     params: dict = field(default_factory=dict)
+    mapping: pd.DataFrame = field(default_factory=pd.DataFrame)
+    lang: str = "zh"
 
     # -- summary numbers -----------------------------------------------------------------------------------
+    def _of(self, category: str) -> pd.DataFrame:
+        return self.findings[self.findings["category"] == category] if len(self.findings) else self.findings
+
+    def same_role_pairs(self) -> pd.DataFrame:
+        r = self.redundancy
+        return r[r["scope"] == "same_role"] if len(r) and "scope" in r.columns else r
+
     def summary(self) -> dict:
         n = len(self.questions)
-        legal = self.findings[self.findings["category"] == "legal"] if len(self.findings) else self.findings
-        quality = self.findings[self.findings["category"] == "quality"] if len(self.findings) else self.findings
+        legal, quality, refs = self._of("legal"), self._of("quality"), self.findings[self.findings["category"].isin(["reference", "data"])] if len(self.findings) else self.findings
         cov = self.coverage
         covered = float((cov["status"] == "ok").mean()) if len(cov) else 0.0
         weighted = float((cov["weight"] * (cov["status"] == "ok")).sum() / cov["weight"].sum()) if len(cov) and cov["weight"].sum() else covered
-        redundant_ids = set(self.redundancy["question_b"]) if len(self.redundancy) else set()
+        same = self.same_role_pairs()
+        redundant_ids = set(same["question_b"]) if len(same) else set()
         out = {
             "questions": n,
             "quarantined_rows": int(self.quarantine["row"].nunique()) if len(self.quarantine) else 0,
-            "roles": int(self.questions["role_id"].nunique()) if n else 0,
+            "reference_problems": int(refs["question_id"].nunique()) if len(refs) else 0,
+            "roles": int(self.questions["role_id"].dropna().nunique()) if n else 0,
             "competency_slots": len(cov),
             "coverage_rate": round(covered, 4),
             "weighted_coverage_rate": round(weighted, 4),
             "missing_competencies": int((cov["status"] == "missing").sum()) if len(cov) else 0,
             "legal_violations": int(legal["question_id"].nunique()) if len(legal) else 0,
+            "legal_findings": len(legal),
             "quality_flagged": int(quality["question_id"].nunique()) if len(quality) else 0,
             "quality_flag_rate": round(quality["question_id"].nunique() / n, 4) if n and len(quality) else 0.0,
-            "near_duplicate_pairs": len(self.redundancy),
+            "near_duplicate_pairs": len(same),
+            "cross_role_duplicate_pairs": int(len(self.redundancy) - len(same)),
             "redundant_share": round(len(redundant_ids) / n, 4) if n else 0.0,
             "with_rubric_share": round(float(self.questions["rubric"].notna().mean()), 4) if n else 0.0,
         }
@@ -230,9 +398,16 @@ class QuestionSetEvaluation:
 
     @staticmethod
     def score(s: dict) -> float:
-        """0–100: coverage 35, compliance 30, quality 15, redundancy 10, data hygiene 10 (documented in benchmark/README.md)."""
+        """0–100: coverage 35, compliance 30, quality 15, redundancy 10, data hygiene 10 (documented in benchmark/README.md).
+
+        Compliance loses a quarter per question with a legal violation, wherever it sits in the file. Data hygiene
+        counts quarantined rows and questions with a reference problem (unresolved or ambiguous names, a
+        competency outside the role's model, unknown type, repeated ids).
+        """
         compliance = max(0.0, 1 - 0.25 * s["legal_violations"])
-        hygiene = 1.0 if s["questions"] and not s["quarantined_rows"] else max(0.0, 1 - s["quarantined_rows"] / max(s["questions"], 1) * 10)
+        bad = s["quarantined_rows"] + s.get("reference_problems", 0)
+        rows = s["questions"] + s["quarantined_rows"]
+        hygiene = 1.0 if rows and not bad else max(0.0, 1 - bad / max(rows, 1) * 10)
         total = 35 * s["weighted_coverage_rate"] + 30 * compliance + 15 * (1 - s["quality_flag_rate"]) + 10 * (1 - min(1.0, 5 * s["redundant_share"])) + 10 * hygiene
         if s.get("items_flagged_share") is not None:
             total = 0.85 * total + 15 * (1 - s["items_flagged_share"])
@@ -240,18 +415,20 @@ class QuestionSetEvaluation:
 
     @staticmethod
     def verdict(s: dict) -> str:
+        """A code from :data:`VERDICTS`; ``fail`` whenever any question in the file breaks a legal red line."""
         if s["legal_violations"]:
-            return "不合格：含有涉及婚育、年龄、户籍、民族、宗教、健康或性别的违规问题，必须删除后方可使用"
+            return "fail"
         if s["coverage_rate"] < 1:
-            return "需改进：部分胜任力未被充分覆盖"
-        if s["quality_flag_rate"] > 0.1 or s["near_duplicate_pairs"]:
-            return "基本可用：存在题目质量或重复问题，建议修订"
-        return "良好：覆盖完整，未发现合规问题"
+            return "needs_work"
+        if s["quality_flag_rate"] > 0.1 or s["near_duplicate_pairs"] or s.get("reference_problems", 0):
+            return "usable"
+        return "good"
 
     # -- output -------------------------------------------------------------------------------------------
     def scorecard(self) -> dict:
         return {
-            "schema_version": 1,
+            "schema_version": 2,
+            "kind": "question_set",
             "name": self.name,
             "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "source": self.source,
@@ -260,6 +437,7 @@ class QuestionSetEvaluation:
             "coverage": self.coverage.to_dict(orient="records"),
             "type_balance": self.type_balance.to_dict(orient="records"),
             "findings": self.findings.to_dict(orient="records"),
+            "name_mapping": self.mapping.to_dict(orient="records"),
             "near_duplicates": self.redundancy.to_dict(orient="records"),
             "quarantine": self.quarantine.drop(columns=["value"], errors="ignore").to_dict(orient="records"),
         }
@@ -275,57 +453,91 @@ class QuestionSetEvaluation:
         paths["findings"] = write_csv_safe(self.findings, out_dir / "findings.csv")
         paths["coverage"] = write_csv_safe(self.coverage, out_dir / "coverage.csv")
         paths["near_duplicates"] = write_csv_safe(self.redundancy, out_dir / "near_duplicates.csv")
+        paths["name_mapping"] = write_csv_safe(self.mapping, out_dir / "name_mapping.csv")
         paths["quarantine"] = write_csv_safe(self.quarantine, out_dir / "quarantine.csv")
         if self.item_stats is not None:
             paths["item_stats"] = write_csv_safe(self.item_stats.items.assign(flags=self.item_stats.items["flags"].map("、".join)), out_dir / "item_stats.csv")
         paths["html"].write_text(self.to_html(), encoding="utf-8")
         return paths
 
-    def to_html(self) -> str:
+    def to_html(self, lang: str | None = None) -> str:
         from ..reports import assert_offline, report_css
 
-        body = self._repr_html_()
+        lang = resolve_lang(lang or self.lang)
+        body = self._render(lang)
         html = (
-            f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><title>题目集评估 · {escape(self.name)}</title>"
+            f"<!DOCTYPE html><html lang='{'zh-CN' if lang == 'zh' else 'en'}'><head><meta charset='utf-8'><title>{escape(t('bench.q.title', lang, name=self.name))}</title>"
             f"<style>{report_css()}</style></head><body><main>{body}</main></body></html>"
         )
         assert_offline(html)
         return html
 
     def _repr_html_(self) -> str:
+        return self._render(resolve_lang(self.lang))
+
+    def _render(self, lang: str) -> str:
         s = self.summary()
-        verdict_cls = "wb-bad" if s["legal_violations"] else ("wb-warn" if s["score"] < 85 else "wb-ok")
+        h = lambda key: t(key, lang)  # noqa: E731
+        verdict_cls = "wb-bad" if s["verdict"] == "fail" else ("wb-warn" if s["verdict"] != "good" else "wb-ok")
+        score_line = t("bench.q.score_line", lang, verdict=label("bench.verdict", s["verdict"], lang),
+                       reason=t("bench.verdict_reason." + s["verdict"], lang), score=f"{s['score']:.1f}")
+        coverage_value = t("bench.q.coverage_value", lang, rate=f"{s['coverage_rate']:.0%}", weighted=f"{s['weighted_coverage_rate']:.0%}",
+                           missing=s["missing_competencies"])
+        quality_value = t("bench.q.quality_value", lang, n=s["quality_flagged"], rate=f"{s['quality_flag_rate']:.0%}")
+
+        def line(key: str, value: str, cls: str = "") -> str:
+            return f"<tr><th>{escape(key)}</th><td{f' class={cls}' if cls else ''}>{escape(value)}</td></tr>"
+
         parts = [
-            f"<h2>题目集评估：{escape(self.name)}</h2>",
-            f"<p class='{verdict_cls}' style='font-size:16px'>{escape(s['verdict'])}（综合得分 {s['score']:.1f} / 100）</p>",
+            f"<h2>{escape(t('bench.q.title', lang, name=self.name))}</h2>",
+            f"<p class='{verdict_cls}' style='font-size:16px'>{escape(score_line)}</p>",
             "<table><tbody>",
-            f"<tr><th>题目数</th><td>{s['questions']}（另有 {s['quarantined_rows']} 行数据问题被隔离）</td></tr>",
-            f"<tr><th>覆盖岗位</th><td>{s['roles']}</td></tr>",
-            f"<tr><th>胜任力覆盖率（每项 ≥ {self.params.get('min_per_competency', 3)} 题）</th><td>{s['coverage_rate']:.0%}（按模型权重 {s['weighted_coverage_rate']:.0%}；完全缺失 {s['missing_competencies']} 项）</td></tr>",
-            f"<tr><th>合规问题（法律红线）</th><td class='{'wb-bad' if s['legal_violations'] else 'wb-ok'}'>{s['legal_violations']} 题</td></tr>",
-            f"<tr><th>题目质量提示</th><td>{s['quality_flagged']} 题（{s['quality_flag_rate']:.0%}）</td></tr>",
-            f"<tr><th>近似重复</th><td>{s['near_duplicate_pairs']} 对</td></tr>",
-            f"<tr><th>附评分标准的题目</th><td>{s['with_rubric_share']:.0%}</td></tr>",
+            line(h("bench.q.n_questions"), t("bench.q.n_questions_value", lang, n=s["questions"], q=s["quarantined_rows"])),
+            line(h("bench.q.roles"), str(s["roles"])),
+            line(t("bench.q.coverage", lang, k=self.params.get("min_per_competency", 3)), coverage_value),
+            line(h("bench.q.legal"), t("bench.q.legal_value", lang, n=s["legal_violations"]), "wb-bad" if s["legal_violations"] else "wb-ok"),
+            line(h("bench.q.quality"), quality_value),
+            line(h("bench.q.duplicates"), t("bench.q.duplicates_value", lang, same=s["near_duplicate_pairs"], cross=s["cross_role_duplicate_pairs"])),
+            line(h("bench.q.references"), t("bench.q.references_value", lang, n=s["reference_problems"]), "wb-warn" if s["reference_problems"] else "wb-ok"),
+            line(h("bench.q.rubric"), f"{s['with_rubric_share']:.0%}"),
         ]
         if "median_alpha" in s:
-            parts.append(f"<tr><th>试测：被标记题目占比 / 胜任力 α 中位数</th><td>{_pct(s.get('items_flagged_share'))} / {_fmt(s.get('median_alpha'))}</td></tr>")
+            parts.append(f"<tr><th>{escape(h('bench.q.pilot'))}</th><td>{_pct(s.get('items_flagged_share'))} / {_fmt(s.get('median_alpha'))}</td></tr>")
         parts.append("</tbody></table>")
-        if len(self.findings):
-            legal = self.findings[self.findings["category"] == "legal"]
-            if len(legal):
-                parts.append("<h3>合规问题（必须删除或改写）</h3>" + _table(legal, ["question_id", "title", "evidence", "message", "legal_basis", "suggestion"], ["题目", "问题", "触发内容", "说明", "依据", "建议"]))
-            quality = self.findings[self.findings["category"] != "legal"]
-            if len(quality):
-                parts.append("<h3>题目质量提示</h3>" + _table(quality, ["question_id", "title", "evidence", "message", "suggestion"], ["题目", "问题", "触发内容", "说明", "建议"]))
+        cols = lambda *keys: [h(f"bench.col.{k}") for k in keys]  # noqa: E731
+        legal, quality = self._of("legal"), self._of("quality")
+        if len(legal):
+            parts.append(f"<h3>{escape(h('bench.q.sec_legal'))}</h3>" + _table(legal, ["question_id", "row", "title", "evidence", "message", "legal_basis", "suggestion"],
+                                                                            cols("question", "row", "problem", "evidence", "message", "basis", "suggestion")))
+        refs = self.findings[self.findings["category"].isin(["reference", "data"])] if len(self.findings) else self.findings
+        if len(refs):
+            lint = self.findings[self.findings["category"].isin(["legal", "quality"])] if len(self.findings) else self.findings
+            beside = {qid: "；".join(("⚠ " if c == "legal" else "") + str(ti) for ti, c in zip(g["title"], g["category"])) for qid, g in lint.groupby("question_id")}
+            shown = refs.assign(lint=refs["question_id"].map(beside).fillna(""))
+            parts.append(f"<h3>{escape(h('bench.q.sec_references'))}</h3>" + _table(shown, ["question_id", "row", "message", "lint"], cols("question", "row", "problem", "lint_beside")))
+        if len(self.mapping):
+            m = self.mapping.assign(
+                kind=self.mapping["kind"].map(lambda k: label("bench.kind", k, lang)),
+                method=self.mapping["method"].map(lambda k: label("bench.method", k, lang)),
+                resolved=[f"{n}（{i}）" if i else "" for i, n in zip(self.mapping["resolved"], self.mapping["resolved_name"])],
+            )
+            parts.append(f"<h3>{escape(h('bench.q.sec_mapping'))}</h3><p>{escape(h('bench.q.mapping_hint'))}</p>"
+                         + _table(m, ["kind", "given", "resolved", "method", "confidence", "candidate_names", "rows"], cols("kind", "given", "resolved", "method", "confidence", "candidates", "rows")))
+        if len(quality):
+            parts.append(f"<h3>{escape(h('bench.q.sec_quality'))}</h3>" + _table(quality, ["question_id", "row", "title", "evidence", "message", "suggestion"],
+                                                                               cols("question", "row", "problem", "evidence", "message", "suggestion")))
         gaps = self.coverage[self.coverage["status"] != "ok"]
-        parts.append("<h3>覆盖缺口</h3>" + (_table(gaps, ["role", "dimension", "competency", "n_questions", "types"], ["岗位", "维度", "胜任力", "题目数", "题型"]) if len(gaps) else "<p class='wb-ok'>每个胜任力都有足够的题目。</p>"))
+        parts.append(f"<h3>{escape(h('bench.q.sec_gaps'))}</h3>" + (_table(gaps, ["role", "dimension", "competency", "n_questions", "types"], cols("role", "dimension", "competency", "n_questions", "types"))
+                                                                    if len(gaps) else f"<p class='wb-ok'>{escape(h('bench.q.no_gaps'))}</p>"))
         flagged_balance = self.type_balance[self.type_balance["flags"] != ""]
         if len(flagged_balance):
-            parts.append("<h3>题型结构</h3>" + _table(flagged_balance, ["role_id", "情景", "行为", "文化", "flags"], ["岗位", "情景", "行为", "文化", "提示"]))
+            parts.append(f"<h3>{escape(h('bench.q.sec_types'))}</h3>" + _table(flagged_balance, ["role_id", "情景", "行为", "文化", "flags"], [*cols("role"), "情景", "行为", "文化", *cols("flags")]))
         if len(self.redundancy):
-            parts.append("<h3>近似重复题目</h3>" + _table(self.redundancy, ["question_a", "question_b", "similarity", "text_a", "text_b"], ["题目 A", "题目 B", "相似度", "A 题干", "B 题干"]))
+            r = self.redundancy.assign(scope=self.redundancy["scope"].map(lambda k: label("bench.scope", k, lang)))
+            parts.append(f"<h3>{escape(h('bench.q.sec_duplicates'))}</h3>" + _table(r, ["question_a", "question_b", "scope", "similarity", "text_a", "text_b"],
+                                                                                  cols("question_a", "question_b", "scope", "similarity", "text_a", "text_b")))
         if len(self.quarantine):
-            parts.append("<h3>数据问题（已隔离，未参与评估）</h3>" + _table(self.quarantine, ["row", "column", "reason"], ["行号", "列", "原因"]))
+            parts.append(f"<h3>{escape(h('bench.q.sec_quarantine'))}</h3>" + _table(self.quarantine, ["row", "column", "reason"], cols("row", "column", "reason")))
         if self.item_stats is not None:
             parts.append(self.item_stats._repr_html_())
         return "<div class='wb-qset'>" + "".join(parts) + "</div>"
@@ -336,6 +548,8 @@ def _json_default(value):
         return int(value)
     if isinstance(value, (np.floating,)):
         return None if np.isnan(value) else float(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
     if value is pd.NA or value is pd.NaT:
         return None
     return str(value)
@@ -351,12 +565,19 @@ def _fmt(v) -> str:
 
 def _table(frame: pd.DataFrame, cols: list[str], headers: list[str]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{escape('' if pd.isna(v) else v)}</td>" for v in row) + "</tr>" for row in frame[cols].itertuples(index=False))
+    body = "".join("<tr>" + "".join(f"<td>{escape('' if _isna(v) else v)}</td>" for v in row) + "</tr>" for row in frame[cols].itertuples(index=False))
     return f"<table class='wb-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _isna(v) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
 def evaluate_question_set(
-    questions: pd.DataFrame,
+    questions: pd.DataFrame | QuestionSet,
     *,
     name: str = "question set",
     dictionary: CompetencyDictionary | None = None,
@@ -365,55 +586,89 @@ def evaluate_question_set(
     quarantine: pd.DataFrame | None = None,
     source: dict | None = None,
     min_per_competency: int = 3,
-    redundancy_threshold: float = 0.7,
+    redundancy_threshold: float | None = None,
     dif_columns: tuple[str, ...] = (),
+    lang: str | None = None,
 ) -> QuestionSetEvaluation:
-    """Evaluate a validated question set (columns question_id, role_id, competency_id, type, text[, rubric])."""
+    """Evaluate a question set: a :class:`QuestionSet` from :func:`load_question_set`, or a frame with columns
+    question_id, role_id, competency_id, type, text[, rubric] (e.g. the workbench's generated bank).
+
+    Every question with a text is linted, whatever else is wrong with its row.
+    """
     from .lint import lint_questions
+    from .paraphrase import DEFAULT_THRESHOLD
 
     dictionary = dictionary or load_dictionary()
+    references = pd.DataFrame(columns=FINDING_COLUMNS)
+    mapping = pd.DataFrame()
+    if isinstance(questions, QuestionSet):
+        references, mapping = questions.references, questions.mapping
+        quarantine = questions.quarantine if quarantine is None else quarantine
+        source = {**questions.source, **(source or {})}
+        questions = questions.questions
     missing = [c for c in ("question_id", "role_id", "competency_id", "type", "text") if c not in questions.columns]
     if missing:
         raise DataError(f"question set lacks column(s) {missing}")
     questions = questions.copy()
     if "rubric" not in questions.columns:
         questions["rubric"] = pd.NA
+    if "row" not in questions.columns:
+        questions["row"] = range(2, len(questions) + 2)
+    if "in_role" not in questions.columns:
+        questions["in_role"] = [r in dictionary.roles and c in dictionary.roles[r].competency_ids for r, c in zip(questions["role_id"], questions["competency_id"])]
+    if not questions["question_id"].is_unique:
+        raise DataError("question ids must be unique; read vendor files with load_question_set, which renames repeated ids")
     item_stats = None
     if pilot is not None:
         from .itemstats import item_statistics
 
-        item_stats = item_statistics(pilot, questions[["question_id", "competency_id"]], group_columns=tuple(dif_columns))
+        known = questions[questions["in_role"].astype(bool)]
+        item_stats = item_statistics(pilot, known[["question_id", "competency_id"]], group_columns=tuple(dif_columns))
+    lint = lint_questions(questions[["question_id", "text", "type"]])
+    lint.insert(1, "row", lint["question_id"].map(dict(zip(questions["question_id"], questions["row"]))))
+    findings = pd.concat([f for f in (lint, references) if len(f)], ignore_index=True) if (len(lint) or len(references)) else pd.DataFrame(columns=FINDING_COLUMNS)
+    findings = findings.reindex(columns=FINDING_COLUMNS)
+    if len(findings):
+        order = {"legal": 0, "reference": 1, "data": 2, "quality": 3}
+        findings = findings.sort_values(["category", "row"], key=lambda c: c.map(order) if c.name == "category" else c, kind="stable").reset_index(drop=True)
+    threshold = DEFAULT_THRESHOLD if redundancy_threshold is None else redundancy_threshold
     return QuestionSetEvaluation(
         name=name,
         questions=questions,
         quarantine=quarantine if quarantine is not None else pd.DataFrame(columns=QUARANTINE_COLUMNS),
         coverage=coverage(questions, dictionary, model=model, min_per_competency=min_per_competency),
         type_balance=type_balance(questions),
-        findings=lint_questions(questions[["question_id", "text", "type"]]),
-        redundancy=redundancy(questions, threshold=redundancy_threshold),
+        findings=findings,
+        redundancy=redundancy(questions, threshold=threshold, within_role=False),
         item_stats=item_stats,
         source=source or {},
-        params={"min_per_competency": min_per_competency, "redundancy_threshold": redundancy_threshold, "dif_columns": list(dif_columns)},
+        params={"min_per_competency": min_per_competency, "redundancy_threshold": threshold, "dif_columns": list(dif_columns)},
+        mapping=mapping,
+        lang=resolve_lang(lang),
     )
 
 
-def leaderboard(scorecards: list[dict]) -> pd.DataFrame:
-    """Several scorecards side by side, best first."""
+def leaderboard(scorecards: list[dict], lang: str | None = None) -> pd.DataFrame:
+    """Question-set scorecards side by side, best first (column names in ``lang``)."""
+    lang = resolve_lang(lang)
     rows = []
     for card in scorecards:
         s = card["summary"]
+        c = lambda k: t(f"bench.board.col.{k}", lang)  # noqa: E731
         rows.append(
             {
-                "题目集": card["name"],
-                "综合得分": s["score"],
-                "结论": s["verdict"].split("：")[0],
-                "题目数": s["questions"],
-                "覆盖率": f"{s['coverage_rate']:.0%}",
-                "合规问题": s["legal_violations"],
-                "质量提示率": f"{s['quality_flag_rate']:.0%}",
-                "近似重复对": s["near_duplicate_pairs"],
-                "数据问题行": s["quarantined_rows"],
-                "附评分标准": f"{s['with_rubric_share']:.0%}",
+                c("name"): card["name"],
+                c("score"): s["score"],
+                c("verdict"): label("bench.verdict", s["verdict"], lang),
+                c("questions"): s["questions"],
+                c("coverage"): f"{s['coverage_rate']:.0%}",
+                c("legal"): s["legal_violations"],
+                c("quality"): f"{s['quality_flag_rate']:.0%}",
+                c("duplicates"): s["near_duplicate_pairs"],
+                c("references"): s.get("reference_problems", 0),
+                c("quarantined"): s["quarantined_rows"],
+                c("rubric"): f"{s['with_rubric_share']:.0%}",
             }
         )
-    return pd.DataFrame(rows).sort_values("综合得分", ascending=False, kind="stable").reset_index(drop=True)
+    frame = pd.DataFrame(rows)
+    return frame.sort_values(frame.columns[1], ascending=False, kind="stable").reset_index(drop=True) if len(frame) else frame

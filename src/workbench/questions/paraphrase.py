@@ -1,0 +1,311 @@
+"""Near-duplicate questions by meaning: paraphrases with synonym swaps (合作/协作, 发现/察觉), reordered clauses and
+changed particles.
+
+Method (no model, nothing downloaded, deterministic):
+
+1. **Canonical form.** Each question is normalised (NFKC, lower case), cut into clauses at punctuation, segmented with
+   jieba, and every word of a synonym group in ``data/question_synonyms.yaml`` is replaced by the group's first word
+   (讲述/说说/谈谈 → 描述; 察觉/注意到 → 发现). Particles and politeness words that do not change what is asked
+   (的, 了, 呢, 吗, 吧, 请, 一下, 您 → 你 …) are dropped. The synonym table is general interview vocabulary, written
+   before the planted test pairs and not tuned on them; it holds no banking terms, because treating two business
+   objects as synonyms would merge "same frame, different question" pairs.
+2. **Vectors.** TF-IDF over character 1–3-grams *within* each clause of the canonical form (so a reordered clause
+   keeps its n-grams) plus canonical words, sublinear tf, L2-normalised. The IDF is fitted on the questions being
+   compared together with the workbench's generated question bank as background, so that template words every
+   question shares (请描述一次……的经历) weigh little even in a 30-question vendor file.
+3. **Pairs.** Cosine similarity ≥ :data:`DEFAULT_THRESHOLD`. :func:`near_duplicates` reports pairs within one role
+   (what a candidate sees) and across the file, with the similarity.
+
+The threshold was chosen on the tune half of ``tests/data/vendor/paraphrase_pairs.csv`` and measured once on the
+held-out half; both figures are in ``benchmark/README.md`` (``benchmark/paraphrase_benchmark.py``).
+
+Known limit: a bag of n-grams cannot see who does what to whom — "你帮助团队" and "团队帮助你" look alike.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .._paths import DATA_DIR
+from ..errors import DataError
+
+__all__ = [
+    "DEFAULT_SYNONYMS_PATH",
+    "DEFAULT_THRESHOLD",
+    "ParaphraseDetector",
+    "canonical_clauses",
+    "load_synonyms",
+    "near_duplicates",
+    "residual",
+]
+
+DEFAULT_SYNONYMS_PATH = DATA_DIR / "question_synonyms.yaml"
+DEFAULT_THRESHOLD = 0.55
+DEFAULT_RESIDUAL_WEIGHT = 0.1
+PAIR_COLUMNS = ["question_a", "question_b", "role_a", "role_b", "scope", "similarity", "text_a", "text_b"]
+
+_CLAUSE_SPLIT = re.compile(r"[，,。．.！!？?；;：:、\n\r\t “”\"'‘’「」『』()（）\[\]【】《》<>—…-]+")
+_DROP = frozenset(
+    "的 了 地 得 着 呢 吗 吧 啊 呀 哦 嘛 么 请 一下 下 一个 一位 一名 一项 一种 个 位 名 项 是 也 都 就 又 会 能 要 在 把 被 给 对 和 与 及 以及 并 并且 而 而且 或 还 时 时候 之时 中 里 一 这 那 这个 那个 这样 那样 你 您 自己 我们 他们 他 她 它 过程 期间"
+    .split()
+)
+# residual-word weights by jieba part of speech: function words and adverbs barely change what is asked; nouns and
+# verbs do; negation and actors (who does what) decide it
+_LOW_POS = frozenset("d p c u uj ul uz uv ud ug y e m q mq f t r rr rz ry o x zg k h b".split())
+_MID_POS = frozenset("a ad ag an z".split())
+_NEGATION = frozenset("没有 不 无法 不能 不会 别 勿 无".split())
+W_LOW, W_MID, W_CONTENT, W_ACTOR = 0.15, 0.5, 1.0, 1.5
+
+
+@lru_cache(maxsize=4)
+def _load_table(path: str, mtime_ns: int) -> tuple[dict[str, str], frozenset]:
+    p = Path(path)
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DataError(f"{p}: not valid YAML: {exc}") from exc
+    groups = raw.get("groups") if isinstance(raw, dict) else None
+    if not isinstance(groups, list) or not groups:
+        raise DataError(f"{p}: expected a mapping with a non-empty 'groups' list of word lists")
+    mapping: dict[str, str] = {}
+    for i, group in enumerate(groups):
+        if not isinstance(group, list) or len(group) < 2 or not all(isinstance(w, str) and w.strip() for w in group):
+            raise DataError(f"{p}: groups[{i}] must be a list of at least two words")
+        head = group[0].strip()
+        for word in group:
+            w = word.strip()
+            if w in mapping and mapping[w] != head:
+                raise DataError(f"{p}: {w!r} is in two synonym groups ({mapping[w]!r} and {head!r})")
+            mapping[w] = head
+    actors = raw.get("actors") or []
+    if not isinstance(actors, list) or not all(isinstance(a, str) and a.strip() for a in actors):
+        raise DataError(f"{p}: 'actors' must be a list of words")
+    return mapping, frozenset(mapping.get(a.strip(), a.strip()) for a in actors)
+
+
+def _table(path: str | Path | None) -> tuple[dict[str, str], frozenset]:
+    p = Path(path) if path else DEFAULT_SYNONYMS_PATH
+    if not p.is_file():
+        raise DataError(f"synonym table not found: {p}")
+    return _load_table(str(p.resolve()), p.stat().st_mtime_ns)
+
+
+def load_synonyms(path: str | Path | None = None) -> dict[str, str]:
+    """word → canonical word of its group (``data/question_synonyms.yaml`` by default)."""
+    return _table(path)[0]
+
+
+@lru_cache(maxsize=1)
+def _word_tags() -> dict[str, str]:
+    """Part of speech of each word in jieba's bundled dictionary (``word freq tag`` per line)."""
+    import jieba
+
+    tags = {}
+    with open(Path(jieba.__file__).parent / "dict.txt", encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) >= 3:
+                tags[parts[0]] = parts[2]
+    return tags
+
+
+def _residual_weight(word: str, actors: frozenset) -> float:
+    if word in actors:
+        return W_ACTOR
+    if word in _NEGATION:
+        return W_CONTENT
+    tag = _word_tags().get(word, "n")  # unknown words are mostly domain nouns
+    if tag in _LOW_POS:
+        return W_LOW
+    if tag in _MID_POS:
+        return W_MID
+    return W_CONTENT
+
+
+def _dice(a: str, b: str) -> float:
+    sa, sb = set(a), set(b)
+    return 2 * len(sa & sb) / (len(sa) + len(sb)) if sa and sb else 0.0
+
+
+def _overlap(word: tuple[str, str], others: list[tuple[str, str]]) -> float:
+    """1 for the same canonical word; else the best character overlap of the canonical or written forms
+    (造假 / 疑似造假, 协同 / 协作)."""
+    if any(word[0] == o[0] for o in others):
+        return 1.0
+    return max((max(_dice(word[0], o[0]), _dice(word[1], o[1])) for o in others), default=0.0)
+
+
+def residual(words_a, words_b, actors: frozenset = frozenset()) -> float:
+    """Weighted count of words on either side with no counterpart on the other.
+
+    A word counts fully when it shares no character with any word on the other side, half when it shares some
+    (期限 / 日期), not at all when it shares at least half (or is the same canonical word). Words are canonical
+    strings or (canonical, as written) pairs. Paraphrases leave function words and synonyms; distinct questions
+    leave a content word, a negation or an actor (客户 → 上级)."""
+    a = [w if isinstance(w, tuple) else (w, w) for w in words_a]
+    b = [w if isinstance(w, tuple) else (w, w) for w in words_b]
+    total = 0.0
+    for side, other in ((a, b), (b, a)):
+        for w in side:
+            o = _overlap(w, other)
+            if o < 0.5:
+                total += _residual_weight(w[0], actors) * (1.0 if o == 0 else 0.5)
+    return float(total)
+
+
+@lru_cache(maxsize=1)
+def _tokenizer():
+    import jieba
+
+    tk = jieba.Tokenizer()
+    tk.initialize()  # jieba's bundled dictionary; nothing is downloaded
+    for word in load_synonyms():
+        if len(word) > 1:
+            tk.add_word(word, freq=2000)
+    return tk
+
+
+def _tokens(text: str, synonyms: dict[str, str]) -> list[list[tuple[str, str]]]:
+    """(canonical, as written) for every kept word, per clause."""
+    s = unicodedata.normalize("NFKC", str(text or "")).lower()
+    tk = _tokenizer()
+    out = []
+    for clause in _CLAUSE_SPLIT.split(s):
+        if not clause:
+            continue
+        words = []
+        for w in tk.lcut(clause, HMM=False):
+            w = w.strip()
+            if not w:
+                continue
+            c = synonyms.get(w, w)
+            if c in _DROP:
+                continue
+            words.append((c, w))
+        if words:
+            out.append(words)
+    return out
+
+
+def canonical_clauses(text: str, synonyms: dict[str, str] | None = None) -> list[list[str]]:
+    """The canonical words of each clause (see the module docstring)."""
+    synonyms = load_synonyms() if synonyms is None else synonyms
+    return [[c for c, _ in clause] for clause in _tokens(text, synonyms)]
+
+
+def _analyzer(ngram_range: tuple[int, int], synonyms: dict[str, str]):
+    lo, hi = ngram_range
+
+    def analyse(text: str) -> list[str]:
+        feats = []
+        for words in canonical_clauses(text, synonyms):
+            chars = "".join(words)
+            for n in range(lo, hi + 1):
+                feats.extend("c:" + chars[i : i + n] for i in range(len(chars) - n + 1))
+            feats.extend("w:" + w for w in words)
+        return feats
+
+    return analyse
+
+
+@lru_cache(maxsize=1)
+def _background() -> tuple[str, ...]:
+    """The workbench's own generated bank: typical question wording for the IDF (deterministic, seed 7)."""
+    from ..competency import load_dictionary
+    from .generate import generate_question_bank
+
+    bank = generate_question_bank(load_dictionary(), per_competency=3, seed=7)
+    return tuple(bank["text"].tolist())
+
+
+class ParaphraseDetector:
+    """Cosine similarity of canonical-form TF-IDF vectors (see the module docstring).
+
+    >>> det = ParaphraseDetector().fit(["请描述一次你与同事合作的经历。", "请讲述一次你和同事协作的经历。"])
+    >>> det.similarity()[0, 1] > det.threshold
+    True
+    """
+
+    def __init__(self, *, threshold: float = DEFAULT_THRESHOLD, residual_weight: float = DEFAULT_RESIDUAL_WEIGHT,
+                 ngram_range: tuple[int, int] = (1, 3), synonyms_path: str | Path | None = None, background: bool = True):
+        self.threshold = threshold
+        self.residual_weight = residual_weight
+        self.ngram_range = ngram_range
+        self.synonyms_path = synonyms_path
+        self.background = background
+
+    def fit(self, texts) -> "ParaphraseDetector":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        if not 0 < self.threshold <= 1:
+            raise DataError(f"threshold must be in (0, 1], got {self.threshold}")
+        texts = ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in texts]
+        synonyms, self.actors_ = _table(self.synonyms_path)
+        self.vectorizer_ = TfidfVectorizer(analyzer=_analyzer(tuple(self.ngram_range), synonyms), sublinear_tf=True)
+        corpus = list(texts) + (list(_background()) if self.background else [])
+        self.vectorizer_.fit(corpus)
+        self.matrix_ = self.vectorizer_.transform(texts)
+        self.words_ = [[w for c in _tokens(t, synonyms) for w in c] for t in texts]
+        return self
+
+    def cosine(self) -> np.ndarray:
+        """Pairwise cosine similarity of the canonical-form TF-IDF vectors."""
+        if not hasattr(self, "matrix_"):
+            raise DataError("ParaphraseDetector is not fitted; call fit(texts) first")
+        return (self.matrix_ @ self.matrix_.T).toarray()
+
+    def similarity(self) -> np.ndarray:
+        """Cosine minus ``residual_weight`` × :func:`residual` (computed where the cosine could reach the
+        threshold), clipped at 0; the diagonal is 1."""
+        sims = self.cosine()
+        i, j = np.where(np.triu(sims, k=1) >= self.threshold)
+        for a, b in zip(i, j):
+            value = max(0.0, sims[a, b] - self.residual_weight * residual(self.words_[a], self.words_[b], self.actors_))
+            sims[a, b] = sims[b, a] = value
+        return sims
+
+
+def near_duplicates(
+    questions: pd.DataFrame,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    role_column: str = "role_id",
+    id_column: str = "question_id",
+    text_column: str = "text",
+    across_roles: bool = True,
+) -> pd.DataFrame:
+    """Pairs of questions whose canonical forms are at least ``threshold`` similar.
+
+    ``scope`` is ``same_role`` (a candidate of that role could get both) or ``cross_role`` (the same question used
+    for two roles, often legitimate for a shared competency; reported only when ``across_roles``). Rows with no
+    text are skipped. Columns: question_a, question_b, role_a, role_b, scope, similarity, text_a, text_b.
+    """
+    frame = questions.reset_index(drop=True)
+    has_text = frame[text_column].map(lambda t: isinstance(t, str) and t.strip() != "")
+    frame = frame[has_text].reset_index(drop=True)
+    if len(frame) < 2:
+        return pd.DataFrame(columns=PAIR_COLUMNS)
+    sims = ParaphraseDetector(threshold=threshold).fit(frame[text_column]).similarity()
+    np.fill_diagonal(sims, 0.0)
+    i, j = np.where(np.triu(sims, k=1) >= threshold)
+    roles = frame[role_column].tolist() if role_column in frame.columns else [None] * len(frame)
+    ids, texts = frame[id_column].tolist(), frame[text_column].tolist()
+    rows = []
+    for a, b in zip(i, j):
+        same = roles[a] == roles[b]
+        if not same and not across_roles:
+            continue
+        rows.append({
+            "question_a": ids[a], "question_b": ids[b], "role_a": roles[a], "role_b": roles[b],
+            "scope": "same_role" if same else "cross_role", "similarity": round(float(sims[a, b]), 4),
+            "text_a": texts[a], "text_b": texts[b],
+        })
+    out = pd.DataFrame(rows, columns=PAIR_COLUMNS)
+    return out.sort_values(["scope", "similarity"], ascending=[False, False], kind="stable").reset_index(drop=True)
