@@ -16,13 +16,16 @@ SMOKE_SETS = ["cohort_candidates=80", "cohort_employees_per_role=10"]
 def _isolated_reports(tmp_path_factory):
     """Runs made by tests go to a temporary reports folder, never into the checkout's reports/."""
     path = tmp_path_factory.mktemp("reports")
-    old = os.environ.get("WORKBENCH_REPORTS_DIR")
-    os.environ["WORKBENCH_REPORTS_DIR"] = str(path)
+    # runs made by tests keep their run-local pseudonym keys (synthetic cohorts, see 06_export) there too, not in ~/.local/state
+    values = {"WORKBENCH_REPORTS_DIR": str(path), "WORKBENCH_STATE_DIR": str(tmp_path_factory.mktemp("state"))}
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     yield path
-    if old is None:
-        os.environ.pop("WORKBENCH_REPORTS_DIR", None)
-    else:
-        os.environ["WORKBENCH_REPORTS_DIR"] = old
+    for key, value in old.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture(scope="session")

@@ -78,13 +78,16 @@ def test_parquet_input_order_ids_and_scores_match_predict(cohort, model, tmp_pat
     assert isinstance(summary, ScoreSummary) and summary.reconciled
     assert (summary.rows_in, summary.scored, summary.quarantined) == (2_000, 2_000, 0)
     scores = pd.read_parquet(out)
-    assert list(scores.columns) == ["answer_id", "row", "score", "rating", "model_sha256", "model_version"]
-    assert scores["row"].tolist() == list(range(2_000))
+    assert list(scores.columns) == ["answer_id", "row", "score", "rating", "advisories", "route", "model_sha256", "model_version"]
+    assert scores["row"].tolist() == list(range(2, 2_002))  # intake's row numbers: header = row 1
     assert scores["answer_id"].tolist() == frame["answer_id"].tolist()
     expected, expected_rating = _reference(model, frame)
     np.testing.assert_allclose(scores["score"].to_numpy(), expected, rtol=0, atol=1e-9)
     assert scores["rating"].tolist() == expected_rating.tolist()
     assert scores["rating"].between(1, 5).all()
+    # the advisories are the scorer's own, answer by answer (a human-routed answer must not be decided by its score)
+    reference = model["scorer"].score(pd.DataFrame({"answer": frame["answer_text"].tolist(), "competency": frame["competency_id"].tolist()}))
+    assert scores["route"].tolist() == reference["route"].tolist() and scores["advisories"].fillna("").tolist() == reference["advisories"].tolist()
     card_sha = pd.read_json(model["card"], typ="series")["sha256"]
     assert (scores["model_sha256"] == card_sha).all() and summary.model_sha256 == card_sha
     assert (scores["model_version"] == "test-1").all()
@@ -101,7 +104,7 @@ def test_csv_input_with_competency_column_and_csv_output(cohort, model, tmp_path
     assert (summary.rows_in, summary.scored, summary.quarantined) == (1_200, 1_200, 0)
     scores = pd.read_csv(out, encoding="utf-8-sig")
     assert scores["answer_id"].tolist() == frame["answer_id"].tolist()
-    assert scores["row"].tolist() == list(range(1_200))
+    assert scores["row"].tolist() == list(range(2, 1_202))
     expected, expected_rating = _reference(model, frame)
     np.testing.assert_allclose(scores["score"].to_numpy(), expected, rtol=0, atol=1e-9)
     assert scores["rating"].tolist() == expected_rating.tolist()
@@ -183,9 +186,9 @@ def test_unscorable_rows_are_quarantined_with_reasons(cohort, model, tmp_path):
     assert "B-silent" in set(scores["answer_id"])  # no_response with empty text is scored as the empty answer
     assert scores["row"].is_monotonic_increasing
     quarantine = pd.read_csv(summary.quarantine_path, encoding="utf-8-sig", keep_default_na=False)
-    assert len(quarantine) == summary.quarantined
-    by_row = dict(zip(quarantine["row"], quarantine["reason_code"]))
-    start = 10
+    assert quarantine["row"].nunique() == summary.quarantined  # intake's format: one line per problem
+    by_row = quarantine.groupby("row")["reason_code"].agg(";".join).to_dict()
+    start = 10 + 2  # row numbers as intake gives them: header = row 1
     assert by_row[start + 0] == "empty_text"
     assert by_row[start + 1] == "empty_text"
     assert by_row[start + 2] == "missing_id"

@@ -81,22 +81,23 @@ def test_noisy_human_ranks_above_random_and_bias_is_flagged(bench):
 
 
 def test_reproduces_notebook_03_acceptance_figures(bench):
-    """Notebook 03 (run_scoring_stage) computes acceptance_table on out-of-fold scores of answer_dataset(tables)
-    with the demographic columns present; bench scorer on the same scores must give the same table."""
+    """Notebook 03 (stages/scoring.py) computes acceptance_table on out-of-fold scores of answer_dataset(tables) with
+    the demographic columns present; bench scorer on the same scores must give the same table."""
     from workbench.competency import load_dictionary
     from workbench.intake import resolve_sources, run_intake
-    from workbench.scoring import acceptance_table
-    from workbench.scoring.stage import DEMOGRAPHICS, _with_scores, answer_dataset, cross_val_scores
+    from workbench.scoring import DEMOGRAPHICS, AnswerScorer, answer_dataset, cross_validate
+    from workbench.stages.scoring import _acceptance
 
     root, key = bench
     tables = run_intake(resolve_sources(root / "key" / "cohort")).tables
     data, _ = answer_dataset(tables)
-    params = {"model": "ridge", "alpha": 1.0, "tokenizer": "rjieba", "feature_groups": ("words", "chars", "evidence", "bei"), "random_state": 7}
-    oof = cross_val_scores(data, params, groups="candidate_id", folds=2, seed=7)
-    scored = _with_scores(data, oof, load_dictionary())
+    scorer = AnswerScorer(random_state=7)
+    features = scorer.featurize(data[["answer", "competency", "question_id", "question_text"]])
+    cv = cross_validate(scorer, features, data["human"], groups=data["candidate_id"], folds=2, seed=7, single_ratings=data[["human1", "human2"]].to_numpy(float))
+    oof = data[["answer_id"]].join(cv.scores[["machine", "machine_rating"]])
     demographics = tuple(c for c in DEMOGRAPHICS if c in data.columns)
-    expected = acceptance_table(scored, by="competency", demographics=demographics)
-    expected_dim = acceptance_table(scored, by="dimension", demographics=demographics)
+    tables03 = _acceptance(data.join(cv.scores[["machine", "machine_rating"]]), load_dictionary(), demographics)
+    expected, expected_dim = tables03["competency"], tables03["dimension"]
     ids = dict(zip(key["source_answer_id"], key["answer_id"]))
     scores = _write(root, "workbench_oof.csv", pd.DataFrame({"answer_id": oof["answer_id"].map(ids), "score": oof["machine"], "rating": oof["machine_rating"]}))
     ev = evaluate_scorer(scores, root / "key", name="workbench")

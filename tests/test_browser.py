@@ -326,13 +326,6 @@ def test_smoke_run_reports_in_a_browser(smoke_reports):
 
 @pytest.mark.slow
 @pytest.mark.notebooks
-@pytest.mark.xfail(
-    strict=True,
-    reason="stage reports say <html lang='en'> in a zh run: nbconvert's HTMLExporter overwrites "
-    "resources['language_code'] with its own language_code trait (default 'en'); pass "
-    "HTMLExporter(language_code='zh') in reports/_html.py (issue 11, item 5). Without it Chromium draws "
-    "Chinese with the Japanese CJK face (Noto Sans CJK JP glyph forms).",
-)
 def test_reports_declare_the_run_language(smoke_reports):
     """<html lang> matches the run's language: screen readers and the browser's CJK font choice depend on it."""
     run, pages, _ = smoke_reports

@@ -492,3 +492,24 @@ def test_item_statistics_rejects_bad_input():
         item_statistics(pilot, questions, group_columns=["hukou"])
     with pytest.raises(DataError, match="at least 2 item"):
         cronbach_alpha(pd.DataFrame({"q1": [1, 2, 3]}))
+
+
+def test_one_qwk_convention_everywhere():
+    """The project has one QWK (workbench._stats.qwk): rating-value weights, equal to sklearn with the full label range."""
+    from sklearn.metrics import cohen_kappa_score
+
+    from workbench._stats import qwk
+    from workbench.scoring import qwk as scoring_qwk
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        a = rng.integers(1, 6, size=60)
+        b = np.clip(a + rng.integers(-1, 2, size=60), 1, 5)
+        labels = list(range(int(min(a.min(), b.min())), int(max(a.max(), b.max())) + 1))
+        want = cohen_kappa_score(a, b, weights="quadratic", labels=labels)
+        assert qwk(a, b) == pytest.approx(want, abs=1e-12)
+        assert scoring_qwk(a, b) == quadratic_weighted_kappa(a, b) == qwk(a, b)
+    # nobody gave a 3: sklearn without labels weights by category index and differs; the convention is documented
+    a, b = np.array([1, 2, 4, 5, 2, 4]), np.array([2, 2, 4, 4, 1, 5])
+    assert qwk(a, b) == pytest.approx(cohen_kappa_score(a, b, weights="quadratic", labels=[1, 2, 3, 4, 5]), abs=1e-12)
+    assert qwk(a, b) != pytest.approx(cohen_kappa_score(a, b, weights="quadratic"), abs=1e-6)

@@ -14,7 +14,9 @@ import pytest
 from workbench._hashing import sha256_file
 from workbench._paths import PROJECT_ROOT
 from workbench.errors import ConfigurationError, StageFailed
-from workbench.pipeline import STAGES, compare_runs, declared_parameters, find_run, list_runs, resolve_parameters, run_pipeline
+from workbench.pipeline import compare_runs, declared_parameters, find_run, list_runs, resolve_parameters, run_pipeline
+from workbench.pipeline._params import split_lang
+from workbench.stages import RESERVED_PARAMETERS, STAGES, parameters_cell
 
 from conftest import SMOKE_SETS  # the session's smoke run (fixture `smoke_run`) uses these too
 
@@ -22,11 +24,25 @@ from conftest import SMOKE_SETS  # the session's smoke run (fixture `smoke_run`)
 # --- parameters -------------------------------------------------------------------------------------------
 
 
-def test_every_stage_declares_typed_parameters_and_run_dir():
+def test_every_stage_declares_typed_parameters_once():
     for stage in STAGES:
         params = declared_parameters(stage)
-        assert "run_dir" in params and params["run_dir"].type == "str"
-        assert "lang" in params
+        assert params and all(spec.help for spec in params.values()), stage.name
+        assert not set(params) & set(RESERVED_PARAMETERS), stage.name  # run_dir and lang belong to the runner
+        stage.params()  # the defaults construct
+
+
+def test_notebook_parameters_cell_matches_the_stage_params_exactly():
+    """The stage's Params is the single source; the notebook's parameters cell must say exactly the same."""
+    for stage in STAGES:
+        nb = nbformat.read(str(stage.notebook), as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", []))
+        assert cell.source.strip() == parameters_cell(stage), (
+            f"{stage.notebook.name}: the parameters cell differs from {stage.run.__module__}.Params; replace it with:\n{parameters_cell(stage)}"
+        )
+        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and c is not cell)
+        assert f"from workbench.stages import {stage.run.__module__.rsplit('.', 1)[-1]} as stage" in code
+        assert len([c for c in nb.cells if c.cell_type == "code"]) == 3  # parameters, one run, one report
 
 
 def test_notebooks_are_committed_clean_and_use_python3_kernel():
@@ -61,16 +77,18 @@ def test_ill_typed_parameter_is_an_error():
 
 
 def test_set_precedence_and_stage_prefix():
-    params = resolve_parameters(list(STAGES), {"params": {"seed": 3}}, ["00_intake.cohort_candidates=42", "lang=en"])
+    lang, sets = split_lang(["00_intake.cohort_candidates=42", "lang=en"])
+    assert lang == "en" and sets == ["00_intake.cohort_candidates=42"]  # --set lang=en is the run's language
+    params = resolve_parameters(list(STAGES), {"params": {"seed": 3}}, sets)
     assert params["00_intake"]["seed"] == 3
     assert params["00_intake"]["cohort_candidates"] == 42
-    assert params["00_intake"]["lang"] == "en"
     assert resolve_parameters(list(STAGES), {}, ['table_files={"answers": "/x.csv"}'])["00_intake"]["table_files"] == {"answers": "/x.csv"}
 
 
-def test_run_dir_is_reserved():
-    with pytest.raises(ConfigurationError, match="set by the runner"):
-        resolve_parameters(list(STAGES), {}, ["run_dir=/tmp/x"])
+def test_run_dir_and_lang_are_reserved():
+    for item in ("run_dir=/tmp/x", "lang=en"):
+        with pytest.raises(ConfigurationError, match="set by the runner"):
+            resolve_parameters(list(STAGES), {}, [item])
 
 
 def test_profile_with_unknown_stage_or_key_is_an_error(tmp_path):
@@ -135,8 +153,8 @@ def test_metrics_are_published(smoke_run):
 
 def test_reports_are_offline_and_codeless(smoke_run):
     html = (smoke_run.run_dir / "html" / "00_intake.html").read_text(encoding="utf-8")
-    assert "数据接入对账" in html
-    assert "run_intake_stage(" not in html  # no code cells
+    assert "对账" in html and 'lang="zh-CN"' in html
+    assert "STAGE.execute(" not in html and "notebook-only" not in html  # no code cells, no notebook-only narrative
     assert 'src="http' not in html and "<script src=" not in html
     index = (smoke_run.run_dir / "index.html").read_text(encoding="utf-8")
     assert "html/00_intake.html" in index and "成功" in index

@@ -162,6 +162,10 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
 
     _bench_parsers(sub, h, lang=lang)
     _wecom_parsers(sub, h, lang=lang)  # workbench notify, workbench callback
+    from .export._cli import add_parsers as add_export_parsers
+    from .i18n import t as _t
+
+    add_export_parsers(sub, lambda key: _t(key, lang))
     return parser
 
 
@@ -285,24 +289,25 @@ def _cmd_synth(args, lang: str) -> int:
 
 
 def _cmd_intake(args, lang: str) -> int:
+    from .i18n import label
     from .intake import resolve_sources, run_intake
 
-    result = run_intake(resolve_sources(args.data_dir))
-    _print_frame(result.counts()[["table", "source_file", "encoding", "rows_in", "accepted", "quarantined", "reconciled"]])
+    result = run_intake(resolve_sources(args.data_dir), lang=lang)
+    _print_frame(result.counts()[["table", "source_file", "encoding", "lines_in", "rows_in", "accepted", "quarantined", "reconciled"]])
     q = result.quarantine
     if len(q):
-        _print_frame(q.groupby(["table", "reason"]).size().reset_index(name="n"))
+        by_reason = q.groupby(["table", "reason_code"]).agg(rows=("row", "nunique"), problems=("row", "size")).reset_index()
+        by_reason["reason"] = [label("intake.reason", code, lang) for code in by_reason["reason_code"]]
+        _print_frame(by_reason)
     return 0 if result.reconciled else 1
 
 
 def _cmd_stages(lang: str) -> int:
-    from .pipeline import STAGES, declared_parameters
+    from .stages import STAGES
 
     for stage in STAGES:
-        print(f"{stage.name}  {stage.title if lang == 'zh' else stage.title_en}  ({stage.notebook.relative_to(stage.notebook.parents[1])})")
-        for spec in declared_parameters(stage).values():
-            if spec.name == "run_dir":
-                continue
+        print(f"{stage.name}  {stage.title(lang)}  ({stage.notebook.relative_to(stage.notebook.parents[1])}, {stage.run.__module__})")
+        for spec in stage.specs().values():
             print(f"    {spec.name}: {spec.type} = {spec.default!r}  # {spec.help}")
     return 0
 
@@ -335,7 +340,7 @@ def _cmd_score(args, lang: str) -> int:
 
 def _cmd_audit(args, lang: str) -> int:
     from .fairness import verify_audit_log
-    from .fairness.stage import default_audit_log
+    from .stages.fairness import default_audit_log
 
     log = Path(args.log) if args.log else default_audit_log()
     result = verify_audit_log(log)
@@ -394,6 +399,10 @@ def main(argv: list[str] | None = None) -> int:
             from .wecom._cli import run_command
 
             return run_command(args, lang)
+        if args.command == "export":
+            from .export._cli import main as export_main
+
+            return export_main(args, lang)
         parser.print_help()
         return 0
     except WorkbenchError as exc:

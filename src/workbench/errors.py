@@ -6,6 +6,8 @@
     │   └── IntakeError         a file is missing/unreadable or lacks a required column
     ├── StageFailed             a pipeline stage raised while executing
     ├── IntegrityError          a stored artifact does not match its recorded hash or versions
+    │   └── DecryptionError     an encrypted export file is tampered with, swapped, or the key is wrong
+    ├── StagingError            a staging database cannot be reached or written (nothing was loaded)
     ├── DeliveryError           a message channel (WeCom) cannot work at all: credentials, configuration
     └── CallbackRejected        an inbound callback or event was refused (``reason`` is a stable code)
 
@@ -15,8 +17,8 @@ Catch ``WorkbenchError`` to handle anything the workbench raises on purpose.
 from __future__ import annotations
 
 __all__ = [
-    "WorkbenchError", "ConfigurationError", "DataError", "IntakeError", "StageFailed", "IntegrityError", "DeliveryError",
-    "CallbackRejected",
+    "WorkbenchError", "ConfigurationError", "DataError", "IntakeError", "StageFailed", "IntegrityError", "DecryptionError", "StagingError",
+    "DeliveryError", "CallbackRejected",
 ]
 
 
@@ -35,13 +37,15 @@ class DataError(WorkbenchError, ValueError):
 class IntakeError(DataError):
     """A whole input file cannot be taken in (missing, unreadable, or a required column is absent).
 
-    Row-level problems never raise; they go to the quarantine table instead.
+    Row-level problems never raise; they go to the quarantine table instead. ``code`` is a stable ASCII code of the
+    problem (``file_not_found``, ``not_text``, ``duplicate_column`` …; see ``workbench/messages/intake.yaml``).
     """
 
-    def __init__(self, message: str, *, file: str | None = None, column: str | None = None):
+    def __init__(self, message: str, *, file: str | None = None, column: str | None = None, code: str | None = None):
         super().__init__(message)
         self.file = file
         self.column = column
+        self.code = code
 
 
 class StageFailed(WorkbenchError, RuntimeError):
@@ -75,3 +79,12 @@ class CallbackRejected(WorkbenchError, ValueError):
     def __init__(self, reason: str, message: str = ""):
         super().__init__(message or reason)
         self.reason = reason
+
+
+class DecryptionError(IntegrityError):
+    """An encrypted export file cannot be opened: wrong key, modified or truncated ciphertext, or a file that
+    belongs to another batch or name. Nothing is written when this is raised."""
+
+
+class StagingError(WorkbenchError, RuntimeError):
+    """A staging database could not be reached or refused a write; the whole load was rolled back."""

@@ -20,6 +20,10 @@ PILOT_COLUMNS = ("candidate_id", "question_id", "rating")
 def read_pilot(path: str | Path) -> pd.DataFrame:
     """Pilot ratings: candidate_id, question_id, rating, optional rater_id and candidate attribute columns."""
     raw, _ = read_vendor_table(path, table="pilot", required=PILOT_COLUMNS, aliases={})
+    if raw.problems:  # records the reader could not take (broken quoting, NUL or undecodable bytes …): never dropped
+        rows = sorted({p.row for p in raw.problems})
+        codes = ", ".join(sorted({p.code for p in raw.problems}))
+        raise DataError(f"pilot ratings {path}: {len(rows)} record(s) cannot be read ({codes}), rows {rows[:5]}; fix or remove them")
     frame = raw.frame
     ratings = pd.to_numeric(frame["rating"], errors="coerce")
     bad = frame.index[ratings.isna()]

@@ -27,11 +27,12 @@ import pandas as pd
 
 from .._hashing import sha256_file
 from .._tabular import escape, write_csv_safe
-from ..competency import DIMENSION_NAMES, load_dictionary
+from ..competency import load_dictionary
 from ..errors import ConfigurationError, DataError, IntakeError
 from ..i18n import label, resolve_lang, t
-from ..intake.validate import QUARANTINE_COLUMNS
+from ..intake.validate import QUARANTINE_COLUMNS, quarantine_record
 from ..questions.evaluate import read_vendor_table
+from ..scoring._metrics import OVERALL
 from ._probes import make_gaming_probes, probe_outcomes
 
 __all__ = ["AnswerSetSummary", "ScorerEvaluation", "evaluate_scorer", "publish_answer_set", "read_scores"]
@@ -94,7 +95,7 @@ def publish_answer_set(
     candidate, ratings, attributes, probe kind and reference) and, for a generated cohort, ``cohort/``.
     """
     from ..fairness.audit import add_region
-    from ..scoring.stage import answer_dataset
+    from ..scoring._data import answer_dataset
 
     out_dir, key_dir = Path(out_dir), Path(key_dir)
     for d in (out_dir, key_dir):
@@ -202,7 +203,7 @@ def read_scores(path: str | Path, known_ids: set[str], *, scale: tuple[int, int]
                           file=str(path), column="score")
     lo, hi = scale
     src = str(path)
-    problems = [dict(table="scores", source_file=src, row=r, column="(整行)", value=None, reason_code="malformed_row", reason=w) for r, w in raw.malformed]
+    problems = [quarantine_record("scores", src, problem) for problem in raw.problems]
     rows = []
     ids = frame["answer_id"].map(lambda v: v.strip() if isinstance(v, str) else "")
     repeated = ids.ne("") & ids.duplicated(keep=False)  # every copy: we cannot tell which score is meant
@@ -254,7 +255,7 @@ def read_scores(path: str | Path, known_ids: set[str], *, scale: tuple[int, int]
                              reason="作答编号不在发布的作答集中 / answer id not in the published set"))
     scores = scores[~extra_ids].reset_index(drop=True)
     quarantine = pd.DataFrame(problems, columns=QUARANTINE_COLUMNS)
-    rows_in = len(frame) + len(raw.malformed)
+    rows_in = raw.rows_in
     info = {"path": src, "sha256": sha256_file(path), "format": raw.file_format, "encoding": raw.encoding, "sheet": extra.get("sheet"),
             "rows_in": rows_in, "accepted": len(scores), "quarantined_rows": int(quarantine["row"].nunique()) if len(quarantine) else 0}
     if info["accepted"] + info["quarantined_rows"] != rows_in:
@@ -280,9 +281,9 @@ class ScorerEvaluation:
     lang: str = "zh"
 
     def summary(self) -> dict:
-        overall = self.acceptance[self.acceptance["competency"] == "（全部）"]
+        overall = self.acceptance[self.acceptance["competency"] == OVERALL]
         o = overall.iloc[0] if len(overall) else None
-        comps = self.acceptance[self.acceptance["competency"] != "（全部）"]
+        comps = self.acceptance[self.acceptance["competency"] != OVERALL]
         judged = self.probes[self.probes["beaten"].notna()] if len(self.probes) else self.probes
         out = {
             "answers": self.coverage["answers"],
@@ -403,8 +404,8 @@ class ScorerEvaluation:
                  "<table><tbody>" + "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows) + "</tbody></table>"]
         dictionary = load_dictionary()
         names = {c: dictionary.competencies[c].name for c in dictionary.competencies}
-        parts.append(render_acceptance(self.acceptance, by="competency", labels=names, title=t("bench.s.sec_acceptance", lang)))
-        parts.append(render_acceptance(self.acceptance_by_dimension.rename(columns={"dimension": "competency"}), by="competency", title=t("bench.s.sec_acceptance_dim", lang)))
+        parts.append(render_acceptance(self.acceptance, by="competency", labels=names, title=t("bench.s.sec_acceptance", lang), lang=lang))
+        parts.append(render_acceptance(self.acceptance_by_dimension, by="dimension", title=t("bench.s.sec_acceptance_dim", lang), lang=lang))
         share = f"{self.params.get('top_share', 0.2):.0%}"
         parts.append(f"<h3>{escape(t('bench.s.sec_fairness', lang))}</h3><p>{escape(t('bench.s.fairness_intro', lang, share=share))}</p>")
         if len(self.fairness):
@@ -531,7 +532,7 @@ def evaluate_scorer(
     )
     for col in demo:
         data[col] = data[col].astype(object).where(data[col].notna(), None)
-    data["dimension"] = data["competency"].map(lambda c: DIMENSION_NAMES[dictionary.competencies[c].dimension])
+    data["dimension"] = data["competency"].map(lambda c: dictionary.competencies[c].dimension)  # codes; labels at render time
     if data.empty:
         raise DataError(f"{scores_path}: none of the published genuine answers has a usable score ({info['accepted']} rows accepted, {info['quarantined_rows']} with problems)")
     acceptance = acceptance_table(data, by="competency", demographics=tuple(demo))

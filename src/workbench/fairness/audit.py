@@ -56,14 +56,15 @@ def add_region(candidates: pd.DataFrame) -> pd.DataFrame:
 
 
 def advance_decision(scores: pd.DataFrame, *, score: str = "machine_overall", top_share: float = 0.2, by: str = "role_id") -> pd.Series:
-    """1 for the top ``top_share`` of each role by ``score`` (ties broken by candidate id, deterministically)."""
+    """1 for the top ``top_share`` of each role by ``score`` (ties broken by candidate id, deterministically).
+
+    The rule lives in :func:`workbench.decisions.advance`; the audit and the EHR export use the same one.
+    """
+    from ..decisions import DecisionRule, advance
+
     if not 0 < top_share < 1:
         raise DataError(f"top_share must be between 0 and 1, got {top_share}")
-    ordered = scores.sort_values([by, score, "candidate_id"], ascending=[True, False, True], kind="stable")
-    rank = ordered.groupby(by).cumcount()
-    size = ordered.groupby(by)[score].transform("size")
-    selected = (rank < np.ceil(top_share * size)).astype(int)
-    return selected.reindex(scores.index)
+    return advance(scores, rule=DecisionRule(top_share=top_share, score=score, by=by))
 
 
 def omnibus_tests(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:

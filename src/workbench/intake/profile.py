@@ -27,8 +27,9 @@ def profile_table(frame: pd.DataFrame, contract: TableContract) -> pd.DataFrame:
         }
         if col.dtype in ("int", "float"):
             numeric = pd.to_numeric(values, errors="coerce").astype(float)
+            sd = f"{numeric.std():.2f}" if numeric.notna().sum() > 1 else "—"  # one value has no spread
             row["分布"] = (
-                f"均值 {numeric.mean():.2f}，标准差 {numeric.std():.2f}，最小 {numeric.min():g}，最大 {numeric.max():g}" if n - missing else "—"
+                f"均值 {numeric.mean():.2f}，标准差 {sd}，最小 {numeric.min():g}，最大 {numeric.max():g}" if n - missing else "—"
             )
         elif col.pii:
             row["分布"] = "（个人信息，不展示取值）"

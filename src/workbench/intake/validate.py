@@ -1,11 +1,17 @@
 """Apply a table contract to raw rows: typed accepted rows plus a quarantine with reasons.
 
 Counts always reconcile: rows in = rows accepted + rows quarantined. A row with several problems is
-quarantined once and listed once per problem.
+quarantined once and listed once per problem. Rows the reader could not take (damaged quoting, NUL or undecodable
+bytes, oversized fields …) arrive as the reader's problems and are listed the same way.
+
+The quarantine holds codes (``reason_code``) and, for people, the reason rendered from the message catalog
+(``workbench/messages/intake.yaml``) in the chosen language.
 """
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,27 +19,64 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ..errors import IntakeError
-from .contracts import TABLES, TableContract
-from .readers import RawTable
+from ..i18n import catalog, label, resolve_lang, t
+from .contracts import OPTIONAL_TABLES, TABLES, TableContract, is_blank, strip_invisible
+from .readers import RawProblem, RawTable, ReadCounts, preview
 
-__all__ = ["QUARANTINE_COLUMNS", "TableResult", "validate_table", "REASONS"]
+__all__ = ["QUARANTINE_COLUMNS", "REASONS", "TableResult", "quarantine_record", "reason_text", "validate_table"]
 
-QUARANTINE_COLUMNS = ["table", "source_file", "row", "column", "value", "reason_code", "reason"]
+#: One quarantine format for every entry point (intake, batch scoring, question sets). ``row``: the row number a
+#: spreadsheet shows (header = 1); ``line``: the physical line where the record starts (CSV; empty otherwise).
+QUARANTINE_COLUMNS = ["table", "source_file", "row", "line", "column", "value", "reason_code", "reason"]
+_VALUE_CHARS = 1_000  # longer values are cut in the quarantine (the row number finds the original)
 
-REASONS = {
-    "missing_value": "必填值为空",
-    "empty_answer": "已作答但作答文本为空",
-    "not_integer": "不是整数",
-    "not_number": "不是数字",
-    "not_date": "不是日期",
-    "out_of_range": "超出允许范围",
-    "not_allowed": "不在允许取值中",
-    "too_long": "超过最大长度",
-    "duplicate_key": "主键重复",
-    "unknown_reference": "引用的编号不存在",
-    "inconsistent": "与其他字段或表不一致",
-    "malformed_row": "整行无法按表头拆分",
-}
+
+def reason_text(code: str, lang: str | None = None, detail: str | tuple | None = None) -> str:
+    """The reason for ``code`` in ``lang``, with a detail: a ready string or ``(message key, params)``."""
+    reason = label("intake.reason", code, lang)
+    if isinstance(detail, tuple):
+        key, params = detail
+        detail = t(key, lang, **params)
+    return t("intake.reason_with_detail", lang, reason=reason, detail=detail) if detail else reason
+
+
+def _raw_detail(problem: RawProblem) -> tuple | None:
+    p = problem.params
+    if problem.code in ("unclosed_quote", "bad_quoting", "record_too_large"):
+        return "intake.detail.span", {k: p[k] for k in ("first", "last", "first_line", "last_line")}
+    if problem.code == "malformed_row":
+        return "intake.detail.extra_fields", {"fields": p["fields"], "width": p["width"]}
+    if problem.code == "field_too_large":
+        return "intake.detail.limit", {"limit": f"{p['limit']:,}"}
+    if problem.code == "undecodable_bytes" and p.get("encoding"):
+        return "intake.detail.encoding", {"encoding": p["encoding"], "bytes": p.get("bytes", "")}
+    return None
+
+
+def quarantine_record(table: str, source: str, problem: RawProblem, lang: str | None = None) -> dict:
+    """A reader problem as a quarantine record (the same columns for every entry point)."""
+    return dict(
+        table=table, source_file=source, row=problem.row, line=problem.line, column=problem.column, value=problem.value,
+        reason_code=problem.code, reason=reason_text(problem.code, lang, _raw_detail(problem)),
+    )
+
+
+class _Reasons(Mapping):
+    """``REASONS[code]`` → the reason in the current language, read from the message catalog (kept for older callers)."""
+
+    def __getitem__(self, code: str) -> str:
+        if f"intake.reason.{code}" not in catalog():
+            raise KeyError(code)
+        return label("intake.reason", code)
+
+    def __iter__(self):
+        return (key.removeprefix("intake.reason.") for key in catalog() if key.startswith("intake.reason."))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+REASONS: Mapping[str, str] = _Reasons()
 
 
 @dataclass
@@ -46,6 +89,12 @@ class TableResult:
     quarantine: pd.DataFrame
     rows_in: int
     extra_columns: list[str] = field(default_factory=list)
+    read_counts: ReadCounts = field(default_factory=ReadCounts)
+
+    @property
+    def lines_in(self) -> int | None:
+        """Physical lines of the file (CSV), sheet rows (XLSX); None for Parquet."""
+        return self.read_counts.lines
 
     @property
     def rows_accepted(self) -> int:
@@ -61,20 +110,23 @@ class TableResult:
 
 
 class _Problems:
-    def __init__(self, table: str, source: str, raw: RawTable):
-        self.table, self.source, self.raw = table, source, raw
+    def __init__(self, table: str, source: str, raw: RawTable, lang: str):
+        self.table, self.source, self.raw, self.lang = table, source, raw, lang
         self.records: list[dict] = []
         self.seen: set[tuple[int, str]] = set()
 
-    def add(self, index, column: str, code: str, detail: str = "") -> None:
+    def add(self, index, column: str, code: str, detail: str | tuple | None = None) -> None:
         row = int(self.raw.rows.loc[index])
         if (row, column) in self.seen:
             return  # one reason per cell is enough; the first (most basic) wins
         self.seen.add((row, column))
         value = self.raw.frame.at[index, column] if column in self.raw.frame.columns else None
-        reason = REASONS[code] + (f"：{detail}" if detail else "")
+        if isinstance(value, str) and len(value) > _VALUE_CHARS:
+            value = preview(value, _VALUE_CHARS)  # a 100,000-character answer is shown, not copied whole
+        line = self.raw.lines.loc[index] if self.raw.lines is not None else None
         self.records.append(
-            dict(table=self.table, source_file=self.source, row=row, column=column, value=value, reason_code=code, reason=reason)
+            dict(table=self.table, source_file=self.source, row=row, line=None if pd.isna(line) else int(line), column=column,
+                 value=value, reason_code=code, reason=reason_text(code, self.lang, detail))
         )
 
     def bad_index(self) -> set:
@@ -83,8 +135,15 @@ class _Problems:
 
     def frame(self) -> pd.DataFrame:
         if not self.records:
-            return pd.DataFrame(columns=QUARANTINE_COLUMNS)
-        return pd.DataFrame(self.records, columns=QUARANTINE_COLUMNS).sort_values(["row", "column"], kind="stable")
+            return _empty_quarantine()
+        out = pd.DataFrame(self.records, columns=QUARANTINE_COLUMNS).sort_values(["row", "column"], kind="stable", ignore_index=True)
+        out["row"] = out["row"].astype("int64")
+        out["line"] = out["line"].astype("Int64")
+        return out
+
+
+def _empty_quarantine() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else "Int64" if c == "line" else object) for c in QUARANTINE_COLUMNS})
 
 
 def _coerce(contract: TableContract, frame: pd.DataFrame, problems: _Problems) -> pd.DataFrame:
@@ -92,12 +151,14 @@ def _coerce(contract: TableContract, frame: pd.DataFrame, problems: _Problems) -
     for col in contract.columns:
         if col.name not in frame.columns:
             continue
-        text = frame[col.name].map(lambda v: v.strip() if isinstance(v, str) else v)
+        # the contracts' normalisation: invisible characters trimmed at both ends, blank = empty
+        text = frame[col.name].map(lambda v: strip_invisible(v) if isinstance(v, str) else v)
         text = text.where(text.notna() & (text != ""), None)
         present = text.notna()
         if col.dtype == "str":
             typed[col.name] = text.astype(object)
             continue
+        text = text.map(lambda v: unicodedata.normalize("NFKC", v) if isinstance(v, str) and not v.isascii() else v)  # ４ → 4
         if col.dtype in ("int", "float"):
             numbers = pd.to_numeric(text, errors="coerce").astype(float)
             failed = present & numbers.isna()
@@ -106,7 +167,7 @@ def _coerce(contract: TableContract, frame: pd.DataFrame, problems: _Problems) -
             # inf, nan spelled out, or magnitudes no rating/score can have: a value problem, never a crash
             absurd = present & numbers.notna() & (~np.isfinite(numbers) | (numbers.abs() > 1e12))
             for idx in text.index[absurd]:
-                problems.add(idx, col.name, "out_of_range", "非有限数或数值过大")
+                problems.add(idx, col.name, "out_of_range", ("intake.detail.not_finite", {}))
             numbers = numbers.where(~absurd)
             if col.dtype == "int":
                 frac = present & numbers.notna() & (numbers != np.floor(numbers.fillna(0)))
@@ -143,28 +204,30 @@ def validate_table(
     *,
     references: dict[str, set[str]] | None = None,
     row_check=None,
+    lang: str | None = None,
 ) -> TableResult:
     """Validate ``raw`` against ``contract``.
 
     ``references`` maps a foreign-key target (``"candidates.candidate_id"``, ``"dictionary.roles.id"``) to the set
-    of known ids. ``row_check(typed_frame) -> list[(index, column, code, detail)]`` adds cross-field rules.
-    Raises :class:`IntakeError` naming the file and column when a required column is missing.
+    of known ids. ``row_check(typed_frame) -> list[(index, column, code, detail)]`` adds cross-field rules; ``detail``
+    is a string or ``(message key, params)``. ``lang`` chooses the language of the ``reason`` column (default: the
+    current language). Raises :class:`IntakeError` naming the file and column when a required column is missing.
     """
+    lang = resolve_lang(lang)
     if isinstance(contract, str):
-        contract = TABLES[contract]
+        contract = TABLES[contract] if contract in TABLES else OPTIONAL_TABLES[contract]
     source = str(raw.path)
     columns = set(raw.frame.columns)
     missing = [c for c in contract.required_columns if c not in columns]
     if missing:
         raise IntakeError(
-            f"[{contract.name}] 文件 {source} 缺少必需列：{', '.join(missing)}（现有列：{', '.join(raw.frame.columns) or '无'}）"
-            f" / missing required column(s) {', '.join(missing)} in {source}",
-            file=source,
-            column=missing[0],
+            t("intake.error.missing_columns", table=contract.name, path=source, columns=", ".join(missing),
+              present=", ".join(raw.frame.columns) or "-"),
+            file=source, column=missing[0], code="missing_columns",
         )
     known = {c.name for c in contract.columns}
     extra = [c for c in raw.frame.columns if c not in known]
-    problems = _Problems(contract.name, source, raw)
+    problems = _Problems(contract.name, source, raw, lang)
     typed = _coerce(contract, raw.frame, problems)
 
     try:
@@ -177,7 +240,7 @@ def validate_table(
             code, detail = _check_code(str(case.check))
             idx = int(case.index)
             original = raw.frame.at[idx, case.column]
-            if code == "missing_value" and isinstance(original, str) and original.strip():
+            if code == "missing_value" and isinstance(original, str) and not is_blank(original):
                 continue  # value was present but failed type coercion; already recorded
             problems.add(idx, str(case.column), code, detail)
 
@@ -191,7 +254,7 @@ def validate_table(
             for idx in keyed.index[~keyed.duplicated(keep="first")]:
                 first_rows[tuple(keyed.loc[idx])] = int(raw.rows.loc[idx])
             for idx in keyed.index[dup]:
-                problems.add(idx, key[0], "duplicate_key", f"与第 {first_rows[tuple(keyed.loc[idx])]} 行重复")
+                problems.add(idx, key[0], "duplicate_key", ("intake.detail.duplicate_of", {"row": first_rows[tuple(keyed.loc[idx])]}))
 
     for fk in contract.foreign_keys:
         target = f"{fk.table}.{fk.target_column}"
@@ -201,17 +264,13 @@ def validate_table(
         values = typed[fk.column]
         unknown = values.notna() & ~values.isin(allowed)
         for idx in values.index[unknown]:
-            problems.add(idx, fk.column, "unknown_reference", f"{target} 中没有 {values.loc[idx]}")
+            problems.add(idx, fk.column, "unknown_reference", ("intake.detail.unknown_id", {"target": target, "value": values.loc[idx]}))
 
     if row_check is not None:
         for idx, column, code, detail in row_check(typed):
             problems.add(idx, column, code, detail)
 
-    malformed = [
-        dict(table=contract.name, source_file=source, row=row, column="(整行)", value=None, reason_code="malformed_row", reason=f"{REASONS['malformed_row']}：{why}")
-        for row, why in raw.malformed
-    ]
-    problems.records.extend(malformed)
+    problems.records.extend(quarantine_record(contract.name, source, p, lang) for p in raw.problems)
     bad = problems.bad_index()
     accepted = typed.loc[[i for i in typed.index if i not in bad]].reset_index(drop=True)
     for col in contract.columns:
@@ -224,6 +283,7 @@ def validate_table(
         encoding=raw.encoding,
         accepted=accepted,
         quarantine=problems.frame(),
-        rows_in=len(raw.frame) + len(raw.malformed),
+        rows_in=raw.rows_in,
         extra_columns=extra,
+        read_counts=raw.counts,
     )

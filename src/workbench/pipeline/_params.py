@@ -1,88 +1,34 @@
-"""Declared stage parameters (read from each notebook's ``parameters`` cell), profiles and ``--set``.
+"""Stage parameters, profiles and ``--set``: checked against each stage's ``Params`` (its single declaration).
 
-A parameter is declared once, in the notebook, with a type annotation: ``seed: int = 7  # random seed``.
-Profiles (``profiles/<name>.toml``) and ``--set key=value`` may only set declared parameters, with
-values of the declared type; anything else is an error, never a warning.
+Profiles (``profiles/<name>.toml``) and ``--set key=value`` may only set declared parameters, with values of the
+declared type; anything else is an error, never a warning.
 """
 
 from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from .._paths import PROFILES_DIR
 from ..errors import ConfigurationError
-from ._stages import RESERVED_PARAMETERS, STAGES, Stage
 
-__all__ = ["ParamSpec", "declared_parameters", "load_profile", "parse_set", "resolve_parameters", "list_profiles"]
-
-_TYPES = ("str", "int", "float", "bool", "list", "dict")
+__all__ = ["declared_parameters", "load_profile", "parse_set", "resolve_parameters", "list_profiles", "split_lang"]
 
 
-@dataclass(frozen=True)
-class ParamSpec:
-    name: str
-    type: str
-    default: Any
-    help: str
+def declared_parameters(stage) -> dict:
+    """The stage's declared parameters (name → ParamSpec), from its ``Params``."""
+    return stage.specs()
 
 
-def _base_type(name: str) -> str:
-    name = (name or "").strip()
-    base = name.split("[", 1)[0].lower()
-    if base not in _TYPES:
-        raise ConfigurationError(f"parameter type {name!r} is not supported; annotate with one of {_TYPES}")
-    return base
+def _check(spec, value, where):
+    from ..stages._base import check_value
+
+    return check_value(spec, value, where=where)
 
 
-@lru_cache(maxsize=32)
-def _declared(path: str, mtime_ns: int) -> dict[str, ParamSpec]:
-    import ast
-
-    import papermill
-
-    inspected = papermill.inspect_notebook(path)
-    specs = {}
-    for name, info in inspected.items():
-        type_name = info.get("inferred_type_name") or "None"
-        if type_name == "None":
-            raise ConfigurationError(f"{path}: parameter {name!r} has no type annotation; write e.g. `{name}: int = 1`")
-        specs[name] = ParamSpec(name=name, type=_base_type(type_name), default=ast.literal_eval(info["default"]), help=info.get("help") or "")
-    return specs
-
-
-def declared_parameters(stage: Stage) -> dict[str, ParamSpec]:
-    path = stage.notebook
-    if not path.is_file():
-        raise ConfigurationError(f"stage notebook not found: {path}")
-    return _declared(str(path), path.stat().st_mtime_ns)
-
-
-def check_value(spec: ParamSpec, value: Any, *, where: str) -> Any:
-    """Return ``value`` if it has the declared type (ints are accepted for floats), else raise."""
-    ok = {
-        "str": isinstance(value, str),
-        "int": isinstance(value, int) and not isinstance(value, bool),
-        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
-        "bool": isinstance(value, bool),
-        "list": isinstance(value, list),
-        "dict": isinstance(value, dict),
-    }[spec.type]
-    if not ok:
-        raise ConfigurationError(
-            f"{where}: parameter {spec.name!r} must be {spec.type} (default {spec.default!r}), got {type(value).__name__} {value!r}"
-        )
-    if spec.type == "float":
-        value = float(value)
-    json.dumps(value)  # papermill stores parameters as JSON; reject anything else early
-    return value
-
-
-def parse_set(text: str, spec: ParamSpec) -> Any:
+def parse_set(text: str, spec) -> Any:
     """Parse the value of ``--set name=value`` according to the declared type."""
     raw = text
     if spec.type == "str":
@@ -98,7 +44,7 @@ def parse_set(text: str, spec: ParamSpec) -> Any:
         value = json.loads(raw)
     except json.JSONDecodeError:
         raise ConfigurationError(f"--set {spec.name}: {raw!r} is not a valid {spec.type} (write it as JSON)") from None
-    return check_value(spec, value, where="--set")
+    return _check(spec, value, "--set")
 
 
 def list_profiles() -> list[str]:
@@ -121,14 +67,26 @@ def load_profile(name_or_path: str) -> tuple[str, Path, dict]:
     return path.stem, path, data
 
 
-def resolve_parameters(
-    stages: list[Stage], profile: dict, sets: list[str], *, profile_path: str = "profile"
-) -> dict[str, dict[str, Any]]:
+def split_lang(sets: list[str]) -> tuple[str | None, list[str]]:
+    """``--set lang=en`` sets the run's report language (every stage's), not one stage parameter."""
+    lang, rest = None, []
+    for item in sets:
+        key = item.split("=", 1)[0].strip()
+        if key == "lang" or key.endswith(".lang"):
+            lang = item.split("=", 1)[1].strip() if "=" in item else None
+        else:
+            rest.append(item)
+    return lang, rest
+
+
+def resolve_parameters(stages: list, profile: dict, sets: list[str], *, profile_path: str = "profile") -> dict[str, dict[str, Any]]:
     """Final parameters per stage: notebook defaults ← profile ``[params]`` ← ``[stages.X]`` ← ``--set``.
 
     ``--set name=value`` applies to every selected stage that declares ``name``; ``--set stage.name=value``
     to one stage. Unknown names and ill-typed values raise :class:`ConfigurationError`.
     """
+    from ..stages import RESERVED_PARAMETERS, STAGES
+
     all_names = {s.name for s in STAGES}
     declared = {s.name: declared_parameters(s) for s in STAGES}
     chosen = {s.name for s in stages}
@@ -143,7 +101,7 @@ def resolve_parameters(
             raise ConfigurationError(f"{where}: unknown parameter {key!r}; declared parameters: {', '.join(known)}")
         for name in targets:
             spec = declared[name][key]
-            typed = parse_set(value, spec) if parse else check_value(spec, value, where=where)
+            typed = parse_set(value, spec) if parse else _check(spec, value, where)
             if name in chosen:
                 resolved[name][key] = typed
 

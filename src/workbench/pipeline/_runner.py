@@ -17,8 +17,7 @@ from ..errors import ConfigurationError, StageFailed
 from ..i18n import resolve_lang, t
 from ._context import new_run_id
 from ._manifest import git_state, hash_tree, package_versions, write_json_atomic
-from ._params import load_profile, resolve_parameters
-from ._stages import STAGES, Stage, get_stage
+from ._params import load_profile, resolve_parameters, split_lang
 
 __all__ = ["RunResult", "run_pipeline", "select_stages"]
 
@@ -35,8 +34,10 @@ class RunResult:
         return self.run_dir / "index.html"
 
 
-def select_stages(names: list[str] | None) -> list[Stage]:
+def select_stages(names: list[str] | None) -> list:
     """Requested stages plus whatever they require, in pipeline order."""
+    from ..stages import STAGES, get_stage
+
     if not names:
         return list(STAGES)
     wanted = {get_stage(n).name for n in names}
@@ -66,7 +67,7 @@ def _make_run_dir(out: str | Path | None, run_id: str) -> Path:
     return run_dir.resolve()
 
 
-def _stage_error(exc: Exception, stage: Stage) -> dict:
+def _stage_error(exc: Exception, stage) -> dict:
     cell = getattr(exc, "cell_index", None)
     ename = getattr(exc, "ename", type(exc).__name__)
     evalue = getattr(exc, "evalue", str(exc))
@@ -78,7 +79,7 @@ def _stage_error(exc: Exception, stage: Stage) -> dict:
     }
 
 
-def _artifact_summary(run_dir: Path, stage: Stage) -> list[str]:
+def _artifact_summary(run_dir: Path, stage) -> list[str]:
     folder = run_dir / "artifacts" / stage.name
     if not folder.is_dir():
         return []
@@ -108,10 +109,11 @@ def run_pipeline(
     from ..reports import notebook_to_html, write_index
 
     console = console or Console(stderr=True)
-    lang = resolve_lang(lang)
+    set_lang, sets = split_lang(list(sets or []))
+    lang = resolve_lang(set_lang or lang)
     profile_name, profile_path, profile_data = load_profile(profile)
     selected = select_stages(stages)
-    params = resolve_parameters(selected, profile_data, list(sets or []), profile_path=str(profile_path))
+    params = resolve_parameters(selected, profile_data, sets, profile_path=str(profile_path))
     run_id = new_run_id(profile_name)
     run_dir = _make_run_dir(out, run_id)
     for sub in ("notebooks", "html", "logs"):
@@ -134,7 +136,7 @@ def run_pipeline(
         "environment": package_versions(),
         "parameters": params,
         "stages": [
-            {"name": s.name, "title": s.title if lang == "zh" else s.title_en, "status": "pending", "notebook": None, "html": None}
+            {"name": s.name, "title": s.title(lang), "status": "pending", "notebook": None, "html": None}
             for s in selected
         ],
         "inputs": [],
@@ -153,7 +155,7 @@ def run_pipeline(
         for record, stage in zip(manifest["stages"], selected):
             nb_out = run_dir / "notebooks" / f"{stage.name}.ipynb"
             html_out = run_dir / "html" / f"{stage.name}.html"
-            stage_params = {**params[stage.name], "run_dir": str(run_dir)}
+            stage_params = {**params[stage.name], "run_dir": str(run_dir), "lang": lang}
             record.update(status="running", started_at=_now(), notebook=nb_out.relative_to(run_dir).as_posix())
             write_json_atomic(manifest_path, manifest)
             start = time.perf_counter()
@@ -167,7 +169,7 @@ def run_pipeline(
                         kernel_name="python3",
                         language="python",
                         cwd=str(PROJECT_ROOT),
-                        progress_bar={"desc": f"{stage.name} {stage.title if lang == 'zh' else stage.title_en}", "unit": "cell", "leave": True} if progress else False,
+                        progress_bar={"desc": f"{stage.name} {stage.title(lang)}", "unit": "cell", "leave": True} if progress else False,
                         stdout_file=log,
                         stderr_file=log,
                         start_timeout=180,
@@ -179,10 +181,8 @@ def run_pipeline(
                 error = _stage_error(exc, stage)
             record["duration_s"] = round(time.perf_counter() - start, 2)
             record["ended_at"] = _now()
-            banner = (
-                f"<b>{stage.name}</b> {stage.title} · 运行 <code>{run_id}</code> · 配置 {profile_name} · "
-                f"代码 <code>{(manifest['git'].get('commit') or '—')[:12]}</code>"
-            )
+            banner = t("report.banner", lang, stage=f"{stage.name} {stage.title(lang)}", run_id=run_id, profile=profile_name,
+                       commit=(manifest["git"].get("commit") or "—")[:12])
             if nb_out.is_file():
                 try:
                     notebook_to_html(nb_out, html_out, banner=banner, lang=lang)

@@ -29,7 +29,7 @@ from ..errors import DataError, IntakeError
 from ..i18n import label, resolve_lang, t
 from ..intake.contracts import QUESTION_TYPES
 from ..intake.readers import RawTable, read_raw_table
-from ..intake.validate import QUARANTINE_COLUMNS
+from ..intake.validate import QUARANTINE_COLUMNS, quarantine_record
 from .names import NameResolver, read_mapping
 
 __all__ = [
@@ -110,27 +110,18 @@ def read_vendor_table(path: str | Path, *, table: str, required: tuple[str, ...]
 
 
 def _read_workbook(path: Path, table: str, required: tuple[str, ...], rename) -> tuple[RawTable, str]:
-    from ..intake.readers import _as_text  # same cell-to-text rules as intake
+    """The first sheet whose header has every ``required`` column (after ``rename``), read by intake's reader."""
+    from ..intake.readers import xlsx_sheet_headers
 
-    try:
-        book = pd.ExcelFile(path, engine="openpyxl")
-        names = list(book.sheet_names)
-    except Exception as exc:  # corrupt archive, not a workbook
-        raise IntakeError(f"[{table}] 无法读取文件 / cannot read {path}: {type(exc).__name__}: {exc}", file=str(path)) from exc
-    seen = {}
-    for name in names:
-        frame = rename(pd.read_excel(book, sheet_name=name, dtype=object))
-        seen[name] = [str(c) for c in frame.columns]
-        if all(c in frame.columns for c in required):
-            frame = _as_text(frame.reset_index(drop=True))
-            blank = [all(v is None or not str(v).strip() for v in row) for row in frame.itertuples(index=False)]
-            rows = pd.Series(range(2, len(frame) + 2), index=frame.index, name="row")
-            keep = [not b for b in blank]
-            return RawTable(path=path, frame=frame[keep].reset_index(drop=True), rows=rows[keep].reset_index(drop=True),
-                            encoding=None, file_format="xlsx"), name
+    headers = xlsx_sheet_headers(path, table=table)
+    for name, header in headers.items():
+        if all(c in rename(pd.DataFrame(columns=header)).columns for c in required):
+            raw = read_raw_table(path, table=table, sheet=name)
+            raw.frame = rename(raw.frame)
+            return raw, name
     raise IntakeError(
         f"[{table}] {path}: 没有哪个工作表包含全部必需列 / no sheet has every required column {list(required)}; "
-        f"sheets and their columns: {seen}", file=str(path),
+        f"sheets and their columns: {headers}", file=str(path),
     )
 
 
@@ -178,10 +169,7 @@ def load_question_set(
     vendor_map = read_mapping(mapping, dictionary) if isinstance(mapping, (str, Path)) else (mapping or {})
     resolver = NameResolver(dictionary, mapping=vendor_map)
     source_file = str(path)
-    quarantine = [
-        dict(table="question_set", source_file=source_file, row=row, column="(整行)", value=None, reason_code="malformed_row", reason=why)
-        for row, why in raw.malformed
-    ]
+    quarantine = [quarantine_record("question_set", source_file, problem) for problem in raw.problems]
     rows, refs = [], []
     first_row: dict[str, int] = {}
     for idx in frame.index:
@@ -233,7 +221,7 @@ def load_question_set(
     columns = ["question_id", "source_id", "row", "role_given", "competency_given", "type_given", "role_id", "competency_id", "in_role", "type", "text", "rubric"]
     questions = pd.DataFrame(rows, columns=columns)
     quarantine_frame = pd.DataFrame(quarantine, columns=QUARANTINE_COLUMNS)
-    rows_in = len(frame) + len(raw.malformed)
+    rows_in = raw.rows_in
     source = {
         "path": source_file, "name": Path(path).stem, "sha256": sha256_file(path), "format": raw.file_format,
         "encoding": raw.encoding, "sheet": extra.get("sheet"), "rows_in": rows_in, "evaluated": len(questions),

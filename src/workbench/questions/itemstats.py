@@ -81,6 +81,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from .._stats import qwk
 from .._tabular import escape
 from ..errors import ConfigurationError, DataError
 
@@ -285,14 +286,7 @@ def quadratic_weighted_kappa(a, b) -> float:
         raise DataError(f"quadratic_weighted_kappa needs numeric ratings: {exc}") from None
     if x.shape != y.shape:
         raise DataError(f"quadratic_weighted_kappa needs paired ratings of equal length, got {x.size} and {y.size}")
-    keep = np.isfinite(x) & np.isfinite(y)
-    x, y = x[keep], y[keep]
-    if x.size < 2:
-        return float("nan")
-    mx, my = x.mean(), y.mean()
-    cov = float(((x - mx) * (y - my)).mean())
-    den = float(((x - mx) ** 2).mean() + ((y - my) ** 2).mean() + (mx - my) ** 2)
-    return 2.0 * cov / den if den > 0 else float("nan")
+    return qwk(x, y)  # the project's one QWK (workbench._stats)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter
 
+import pandas as pd
+
 from .._tabular import escape
 from ..i18n import t
 
@@ -25,6 +27,7 @@ def notebook_to_html(notebook_path: str | Path, html_path: str | Path, *, banner
     nb = nbformat.read(str(notebook_path), as_version=4)
     exporter = HTMLExporter(
         template_name="workbench",
+        language_code="zh" if lang == "zh" else "en",  # ISO 639-1 (nbconvert refuses zh-CN); lang="zh" picks the SC glyphs
         extra_template_basedirs=[str(_TEMPLATES)],
         exclude_input=True,
         exclude_input_prompt=True,
@@ -34,8 +37,7 @@ def notebook_to_html(notebook_path: str | Path, html_path: str | Path, *, banner
     # Hide papermill's error-marker cells' code but keep their message (it says where it failed).
     resources = {
         "workbench_css": report_css(),
-        "workbench_banner": banner,
-        "language_code": "zh-CN" if lang == "zh" else "en",
+        "workbench_banner": escape(banner),
         "metadata": {"name": nb.metadata.get("title") or Path(notebook_path).stem},
     }
     body, _ = exporter.from_notebook_node(_reader_view(nb), resources=resources)
@@ -47,10 +49,12 @@ def notebook_to_html(notebook_path: str | Path, html_path: str | Path, *, banner
 
 
 def _reader_view(nb):
-    """What a reader sees: no stderr streams (progress bars, library warnings stay in the .ipynb and logs)."""
+    """What a reader sees: no notebook-only cells, no stderr streams (progress bars, warnings stay in the .ipynb and logs)."""
     import copy
 
     nb = copy.deepcopy(nb)
+    # narrative for notebook readers (how to run, where the code is) is not part of the report
+    nb.cells = [c for c in nb.cells if "notebook-only" not in (c.get("metadata", {}).get("tags") or [])]
     for cell in nb.cells:
         if cell.get("cell_type") == "code":
             cell.outputs = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
@@ -67,49 +71,39 @@ def assert_offline(html: str) -> None:
         raise ValueError(f"report would load remote resources (bank intranets are offline): {hits[:3]}")
 
 
-def _status_badge(status: str, lang: str) -> str:
-    cls = {"ok": "wb-ok", "failed": "wb-bad"}.get(status, "wb-warn")
-    key = {"ok": "status.ok", "failed": "status.failed", "running": "status.running"}.get(status, "status.pending")
-    return f"<span class='{cls}'>{escape(t(key, lang))}</span>"
-
-
 def write_index(run_dir: str | Path, manifest: dict, *, lang: str = "zh") -> Path:
-    """The run's overview page: one row per stage with its status and links."""
+    """The run's overview page: one row per stage with its status and links (rendered like every other page)."""
+    from markupsafe import Markup
+
+    from ._report import Report
+
     run_dir = Path(run_dir)
-    rows = []
-    for stage in manifest.get("stages", []):
-        html_link = f"<a href='{escape(stage['html'])}'>{escape(t('index.report', lang))}</a>" if stage.get("html") else "—"
-        nb_link = f"<a href='{escape(stage['notebook'])}'>.ipynb</a>" if stage.get("notebook") else "—"
-        err = stage.get("error") or {}
-        err_html = f"<div class='wb-error'>{escape(err.get('message', ''))}</div>" if err else ""
-        duration = f"{stage['duration_s']:.1f}s" if stage.get("duration_s") is not None else "—"
-        rows.append(
-            f"<tr><td><b>{escape(stage['name'])}</b><br>{escape(stage.get('title', ''))}</td>"
-            f"<td>{_status_badge(stage.get('status', 'pending'), lang)}{err_html}</td><td>{duration}</td>"
-            f"<td>{html_link}</td><td>{nb_link}</td></tr>"
-        )
     git = manifest.get("git") or {}
     commit = (git.get("commit") or "—")[:12] + (t("dirty", lang) if git.get("dirty") else "")
-    title = t("index.title", lang)
-    body = f"""<!DOCTYPE html>
-<html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8"><title>{escape(title)} · {escape(manifest['run_id'])}</title>
-<style>{report_css()}</style></head>
-<body><main>
-<h1>{escape(title)}</h1>
-<table>
-<tr><th>{escape(t('index.run_id', lang))}</th><td><code>{escape(manifest['run_id'])}</code></td></tr>
-<tr><th>{escape(t('index.profile', lang))}</th><td>{escape(manifest.get('profile', ''))}</td></tr>
-<tr><th>{escape(t('index.started', lang))}</th><td>{escape(manifest.get('started_at', ''))}</td></tr>
-<tr><th>{escape(t('index.commit', lang))}</th><td><code>{escape(commit)}</code></td></tr>
-<tr><th>{escape(t('index.status', lang))}</th><td>{_status_badge(manifest.get('status', 'pending'), lang)}</td></tr>
-</table>
-<table><thead><tr><th>{escape(t('summary.stage', lang))}</th><th>{escape(t('summary.status', lang))}</th>
-<th>{escape(t('summary.duration', lang))}</th><th>HTML</th><th>{escape(t('index.notebook', lang))}</th></tr></thead>
-<tbody>{''.join(rows)}</tbody></table>
-<p><a href="manifest.json">manifest.json</a> — {escape(t('index.manifest', lang))}</p>
-<p style="color:#59636e;font-size:12px">{escape(datetime.now().astimezone().isoformat(timespec='seconds'))}</p>
-</main></body></html>"""
-    assert_offline(body)
+    status_class = {"ok": "wb-ok", "failed": "wb-bad"}
+    status_key = {"ok": "status.ok", "failed": "status.failed", "running": "status.running"}
+    report = Report(t("index.title", lang), lang)
+    facts = [(t("index.run_id", lang), manifest["run_id"]), (t("index.profile", lang), manifest.get("profile", "")),
+             (t("index.started", lang), manifest.get("started_at", "")), (t("index.commit", lang), commit),
+             (t("index.status", lang), t(status_key.get(manifest.get("status"), "status.pending"), lang))]
+    report.table(pd.DataFrame(facts, columns=["k", "v"]), labels={"k": "", "v": ""})
+    rows = []
+    for stage in manifest.get("stages", []):
+        err = (stage.get("error") or {}).get("message", "")
+        rows.append({
+            "stage": f"{stage['name']} {stage.get('title', '')}",
+            "status": t(status_key.get(stage.get("status"), "status.pending"), lang) + (f" — {err}" if err else ""),
+            "duration": f"{stage['duration_s']:.1f}s" if stage.get("duration_s") is not None else "—",
+            "report": Markup('<a href="{}">{}</a>').format(stage["html"], t("index.report", lang)) if stage.get("html") else "—",
+            "notebook": Markup('<a href="{}">.ipynb</a>').format(stage["notebook"]) if stage.get("notebook") else "—",
+            "_status": stage.get("status"),
+        })
+    frame = pd.DataFrame(rows, columns=["stage", "status", "duration", "report", "notebook", "_status"], dtype=object)  # keeps Markup links (pandas 3 would infer str)
+    report.table(frame, hide=["_status"], classes={"status": lambda v, r: status_class.get(r["_status"], "wb-warn")},
+                 labels={"stage": t("summary.stage", lang), "status": t("summary.status", lang), "duration": t("summary.duration", lang),
+                         "report": t("index.report", lang), "notebook": t("index.notebook", lang)})
+    report.html(Markup('<p><a href="manifest.json">manifest.json</a> — {}</p>').format(t("index.manifest", lang)))
+    body = report.to_page(footer=datetime.now().astimezone().isoformat(timespec="seconds"))
     path = run_dir / "index.html"
     path.write_text(body, encoding="utf-8")
     return path

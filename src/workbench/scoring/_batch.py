@@ -4,12 +4,16 @@
     summary = score_file("models/scorer.skops", "answers.parquet", "scores.parquet",
                          questions_path="questions.parquet", jobs=2)
 
-* **Input** CSV (``.csv``/``.csv.gz``) or Parquet, read in chunks of ``chunk_size`` rows (``ParquetFile.iter_batches``
-  / ``pandas.read_csv(chunksize=…)``), so memory does not grow with the file. The competency of each answer comes
+* **Input** CSV (``.csv``/``.csv.gz``) or Parquet, read in chunks of ``chunk_size`` rows by the intake reader
+  (:func:`workbench.intake.readers.open_table`: the same encoding detection, record accounting and row-level damage
+  handling as intake), so memory does not grow with the file. The competency of each answer comes
   from ``competency_column``; if the answers lack it, ``questions_path`` maps ``question_id`` → ``competency_id``.
 * **Output** CSV or Parquet (by suffix), written chunk by chunk in input order with ``<id_column>, row, score,
-  rating, model_sha256, model_version``. Rows that cannot be scored go to ``<out>.quarantine.csv`` with the reason
-  (formulas neutralised); nothing is dropped silently: ``rows_in = scored + quarantined``. Both files are written
+  rating, advisories, route, model_sha256, model_version`` (``route`` = ``human`` when an advisory fired: that answer
+  must not be decided by its machine score alone) (``row``: the row number a spreadsheet shows, header = 1, as in intake).
+  Rows that cannot be scored go to ``<out>.quarantine.csv`` in intake's quarantine format (one line per problem,
+  plus the answer id) — including records the reader could not take (broken quoting, NUL or undecodable bytes);
+  nothing is dropped silently: ``rows_in = scored + quarantined``. Both files are written
   under temporary names and only renamed into place when the whole input has been scored, so a failed run leaves
   no partial output behind. In CSV output, ids that a spreadsheet would run as a formula (``=…``, ``+…``, ``-…``)
   get a leading quote, as in every CSV the workbench writes; Parquet keeps them verbatim (join back on ``row``).
@@ -53,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from .._hashing import sha256_bytes, sha256_file
-from .._tabular import escape, neutralise_formulas, write_csv_safe
+from .._tabular import SafeCsvWriter, escape
 from ..errors import ConfigurationError, DataError, IntakeError, IntegrityError
 from ._persist import card_path_for, load_scorer
 
@@ -62,14 +66,10 @@ __all__ = ["ScoreSummary", "score_file", "MAX_ANSWER_CHARS", "QUARANTINE_REASONS
 MAX_ANSWER_CHARS = 5_000
 ENGINES = ("local", "dask")
 NO_RESPONSE = "no_response"
-QUARANTINE_REASONS = {
-    "missing_id": "作答编号为空 / missing answer id",
-    "non_text": "作答文本不是文本 / answer text is not a string",
-    "empty_text": "作答文本为空且状态不是 no_response / empty answer text while status is not no_response",
-    "text_too_long": f"作答文本超过 {MAX_ANSWER_CHARS:,} 字 / answer text longer than {MAX_ANSWER_CHARS:,} characters",
-    "unknown_competency": "胜任力缺失或不在胜任力词典中 / competency missing or not in the competency dictionary",
-}
-QUARANTINE_COLUMNS = ["source_file", "row", "id", "column", "value", "reason_code", "reason"]
+# reason codes of this module (texts in workbench/messages/intake.yaml, with the reader's codes)
+QUARANTINE_REASONS = ("missing_id", "non_text", "empty_text", "text_too_long", "unknown_competency")
+# intake's quarantine columns plus the answer id (renamed to ``id_column``)
+QUARANTINE_COLUMNS = ["table", "source_file", "row", "line", "column", "value", "reason_code", "reason", "id"]
 _PREVIEW = 80  # characters of an offending value kept in the quarantine (answers may hold personal data)
 _QUARANTINE_FLUSH = 5_000
 _MIN_PIECE = 64  # smallest piece worth sending to a worker
@@ -141,18 +141,24 @@ def _rating_rule(scorer):
 
 
 class _ChunkScorer:
-    """Scores lists of (text, competency) with one loaded scorer: its own ``predict``, so every engine is exact."""
+    """Scores lists of (text, competency) with one loaded scorer: its own ``score`` (or ``predict``), so every engine
+    is exact. Returns (scores, ratings, advisories, routes); a scorer without advisories routes everything to the
+    machine with no advisory codes."""
 
     def __init__(self, scorer):
         self.scorer = scorer
         self._rating = _rating_rule(scorer)
+        self._advises = hasattr(scorer, "advisory_state_") and hasattr(scorer, "score")
 
-    def score(self, texts: list, competencies: list) -> tuple[np.ndarray, np.ndarray]:
+    def score(self, texts: list, competencies: list):
         if not texts:
-            return np.empty(0, dtype=np.float64), np.empty(0, dtype=np.int64)
+            return np.empty(0, dtype=np.float64), np.empty(0, dtype=np.int64), [], []
         frame = pd.DataFrame({"answer": pd.Series(texts, dtype=object), "competency": pd.Series(competencies, dtype=object)})
+        if self._advises:
+            out = self.scorer.score(frame)
+            return (out["score"].to_numpy(np.float64), out["rating"].to_numpy(np.int64), out["advisories"].tolist(), out["route"].tolist())
         scores = np.asarray(self.scorer.predict(frame), dtype=np.float64)
-        return scores, self._rating(frame, scores)
+        return scores, self._rating(frame, scores), [""] * len(texts), ["machine"] * len(texts)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -321,40 +327,15 @@ def _file_kind(path: Path, what: str) -> str:
     )
 
 
-def _csv_encoding(path: Path) -> str:
-    """utf-8 (with or without BOM) or, failing that, gb18030 — the two encodings Chinese HR exports use."""
-    if path.suffix.lower() != ".csv":
-        return "utf-8-sig"  # compressed: pandas decompresses; assume UTF-8
-    import codecs
+def _open(path: Path, table: str, single_line: list):
+    from ..intake.readers import open_table
 
-    with open(path, "rb") as handle:
-        head = handle.read(1 << 20)
-    try:
-        codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
-        return "utf-8-sig"
-    except UnicodeDecodeError:
-        try:
-            codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
-            return "gb18030"
-        except UnicodeDecodeError as exc:
-            raise IntakeError(f"{path} is neither UTF-8 nor GB18030 text: {exc}", file=str(path)) from exc
+    return open_table(path, table=table, single_line_columns=[c for c in single_line if c])
 
 
-def _columns_of(path: Path, kind: str) -> list[str]:
-    if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        try:
-            return list(pq.ParquetFile(path).schema_arrow.names)
-        except Exception as exc:
-            raise IntakeError(f"cannot read {path} as Parquet: {exc}", file=str(path)) from exc
-    try:
-        header = pd.read_csv(path, nrows=0, encoding=_csv_encoding(path))
-    except IntakeError:
-        raise
-    except Exception as exc:
-        raise IntakeError(f"cannot read {path} as CSV: {exc}", file=str(path)) from exc
-    return [str(c) for c in header.columns]
+def _columns_of(path: Path, kind: str, table: str = "answers") -> list[str]:
+    with _open(path, table, []) as stream:
+        return list(stream.columns)
 
 
 def _require_columns(path: Path, present: list[str], needed: dict[str, str]) -> None:
@@ -365,35 +346,29 @@ def _require_columns(path: Path, present: list[str], needed: dict[str, str]) -> 
             )
 
 
-def _read_chunks(path: Path, kind: str, columns: list[str], chunk_size: int):
-    """Yield dicts column → list of Python values, ``chunk_size`` rows at a time."""
-    if kind == "parquet":
-        import pyarrow.parquet as pq
+def _read_chunks(path: Path, kind: str, columns: list[str], chunk_size: int, *, table: str = "answers", text_column=None):
+    """Yield (RawChunk, kind of each column) from the intake reader, ``chunk_size`` rows at a time.
 
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_size, columns=columns):
-            yield {name: batch.column(name).to_pylist() for name in columns}
-        return
-    try:
-        reader = pd.read_csv(path, chunksize=chunk_size, usecols=columns, dtype=str, keep_default_na=False, na_filter=False,
-                             encoding=_csv_encoding(path))
-        with reader:
-            for frame in reader:
-                yield {name: frame[name].tolist() for name in columns}
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise IntakeError(f"cannot read {path} as CSV: {exc}", file=str(path)) from exc
+    Every column but the answer text is single-line: a quoted line break in one of them that holds more fields marks
+    an unclosed quote, and the reader quarantines the span it swallowed."""
+    with _open(path, table, [c for c in columns if c != text_column]) as stream:
+        for chunk in stream.chunks(chunk_size, columns=columns):
+            yield chunk, stream.column_kinds
 
 
 def _load_question_map(path: Path) -> dict[str, str]:
     if not path.is_file():
         raise IntakeError(f"questions file not found: {path}", file=str(path))
     kind = _file_kind(path, "input")
-    present = _columns_of(path, kind)
+    present = _columns_of(path, kind, "questions")
     _require_columns(path, present, {"question_id": "question id", "competency_id": "competency of the question"})
+    from .._text import strip_invisible
+
     mapping: dict[str, str] = {}
-    for chunk in _read_chunks(path, kind, ["question_id", "competency_id"], 50_000):
-        for qid, cid in zip(chunk["question_id"], chunk["competency_id"]):
+    for chunk, _kinds in _read_chunks(path, kind, ["question_id", "competency_id"], 50_000, table="questions"):
+        for qid, cid in zip(chunk.frame["question_id"], chunk.frame["competency_id"]):
             if qid is not None and cid is not None:
-                mapping[str(qid).strip()] = str(cid).strip()
+                mapping[strip_invisible(str(qid))] = strip_invisible(str(cid))
     return mapping
 
 
@@ -404,7 +379,9 @@ def _known_competencies() -> frozenset[str]:
 
 
 def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or (isinstance(value, str) and not value.strip())
+    from .._text import is_blank  # the contracts' blank: whitespace, zero-width and other invisible characters
+
+    return is_blank(value)
 
 
 def _preview(value) -> str:
@@ -413,59 +390,71 @@ def _preview(value) -> str:
 
 
 class _Checker:
-    """Splits a chunk into scorable rows and quarantine records (one record per row, every problem listed)."""
+    """Splits a chunk into scorable rows and quarantine records (intake's format: one record per problem)."""
 
     def __init__(self, *, source: str, id_column: str, text_column: str, competency_column: str | None,
                  question_map: dict | None, known: frozenset | None):
         self.source, self.id_column, self.text_column = source, id_column, text_column
         self.competency_column, self.question_map, self.known = competency_column, question_map, known
 
-    def check(self, chunk: dict, first_row: int):
-        ids, texts = chunk[self.id_column], chunk[self.text_column]
+    def _record(self, row, line, rid, column, value, code):
+        from ..intake.validate import reason_text
+
+        detail = ("intake.detail.limit", {"limit": f"{MAX_ANSWER_CHARS:,}"}) if code == "text_too_long" else None
+        return {"table": "answers", "source_file": self.source, "row": row, "line": line, "column": column, "value": value,
+                "reason_code": code, "reason": reason_text(code, None, detail), "id": None if rid is None else str(rid)}
+
+    def check(self, chunk, kinds: dict):
+        """(rows, ids, texts, competencies) to score and the quarantine records of one reader chunk."""
+        from .._text import strip_invisible
+        from ..intake.validate import quarantine_record
+
+        frame = chunk.frame
+        ids, texts = frame[self.id_column].tolist(), frame[self.text_column].tolist()
         n = len(ids)
-        statuses = chunk.get("status", repeat(None, n))
+        rows, lines = chunk.rows.tolist(), [None if pd.isna(v) else int(v) for v in chunk.lines.tolist()]
+        text_is_text = kinds.get(self.text_column, "text") in ("text", "binary")  # numbers in a Parquet text column
+        statuses = frame["status"].tolist() if "status" in frame.columns else repeat(None, n)
         if self.question_map is not None:
-            comp_source = chunk["question_id"]
+            comp_source = frame["question_id"].tolist()
         elif self.competency_column is not None:
-            comp_source = chunk[self.competency_column]
+            comp_source = frame[self.competency_column].tolist()
         else:
             comp_source = repeat("", n)
-        keep_rows, keep_ids, keep_texts, keep_comps, problems = [], [], [], [], []
+        problems = []
+        for problem in chunk.problems:  # records the reader could not take (quoting, NUL, undecodable bytes …)
+            record = quarantine_record("answers", self.source, problem)
+            record["id"] = None
+            problems.append(record)
+        keep_rows, keep_ids, keep_texts, keep_comps = [], [], [], []
         qmap, known = self.question_map, self.known
-        for i, (rid, text, status, comp) in enumerate(zip(ids, texts, statuses, comp_source)):
-            codes, columns, values = [], [], []
+        for row, line, rid, text, status, comp in zip(rows, lines, ids, texts, statuses, comp_source):
+            found = []
             if _missing(rid):
-                codes.append("missing_id"), columns.append(self.id_column), values.append("" if rid is None else _preview(rid))
-            if text is None or (isinstance(text, float) and math.isnan(text)) or isinstance(text, str):
-                if text is None or not isinstance(text, str) or not text.strip():
-                    if not (isinstance(status, str) and status.strip() == NO_RESPONSE):
-                        codes.append("empty_text"), columns.append(self.text_column), values.append("")
-                    text = ""
-                elif len(text) > MAX_ANSWER_CHARS:
-                    codes.append("text_too_long"), columns.append(self.text_column), values.append(_preview(text))
-            else:
-                codes.append("non_text"), columns.append(self.text_column), values.append(_preview(text))
+                found.append((self.id_column, "" if rid is None else _preview(rid), "missing_id"))
+            if not text_is_text and not _missing(text):
+                found.append((self.text_column, _preview(text), "non_text"))
+            elif _missing(text):
+                if not (isinstance(status, str) and strip_invisible(status) == NO_RESPONSE):
+                    found.append((self.text_column, "" if text is None else _preview(text), "empty_text"))
+                text = ""
+            elif len(text) > MAX_ANSWER_CHARS:
+                found.append((self.text_column, _preview(text), "text_too_long"))
             if qmap is not None:
-                qid = None if _missing(comp) else str(comp).strip()
+                qid = None if _missing(comp) else strip_invisible(str(comp))
                 cid = qmap.get(qid) if qid is not None else None
                 if cid is None or cid not in known:
-                    codes.append("unknown_competency"), columns.append("question_id")
-                    values.append(f"question_id {qid!r} → {cid!r}" if qid is not None else "")
+                    found.append(("question_id", f"question_id {qid!r} → {cid!r}" if qid is not None else "", "unknown_competency"))
                 comp = cid
             elif self.competency_column is not None:
-                cid = None if _missing(comp) else str(comp).strip()
+                cid = None if _missing(comp) else strip_invisible(str(comp))
                 if cid is None or cid not in known:
-                    codes.append("unknown_competency"), columns.append(self.competency_column)
-                    values.append("" if cid is None else _preview(cid))
+                    found.append((self.competency_column, "" if cid is None else _preview(cid), "unknown_competency"))
                 comp = cid
-            if codes:
-                problems.append({
-                    "source_file": self.source, "row": first_row + i, "id": None if rid is None else str(rid),
-                    "column": ";".join(columns), "value": " | ".join(v for v in values if v),
-                    "reason_code": ";".join(codes), "reason": "；".join(QUARANTINE_REASONS[c] for c in codes),
-                })
+            if found:
+                problems.extend(self._record(row, line, rid, column, value, code) for column, value, code in found)
                 continue
-            keep_rows.append(first_row + i)
+            keep_rows.append(row)
             keep_ids.append(rid)
             keep_texts.append(text)
             keep_comps.append(comp)
@@ -489,7 +478,7 @@ class _OutputWriter:
 
         return pa.schema(
             [(self.id_column, self.id_type), ("row", pa.int64()), ("score", pa.float64()), ("rating", pa.int64()),
-             ("model_sha256", pa.string()), ("model_version", pa.string())],
+             ("advisories", pa.string()), ("route", pa.string()), ("model_sha256", pa.string()), ("model_version", pa.string())],
             metadata={b"workbench.batch_scoring": json.dumps(self.meta, ensure_ascii=False).encode("utf-8")},
         )
 
@@ -501,9 +490,9 @@ class _OutputWriter:
             self.writer = pq.ParquetWriter(self.tmp, self._schema(), compression="zstd")
         else:
             self.handle = open(self.tmp, "w", encoding="utf-8-sig", newline="")
-            self.handle.write(",".join([self.id_column, "row", "score", "rating", "model_sha256", "model_version"]) + "\n")
+            self.csv = SafeCsvWriter(self.handle, [self.id_column, "row", "score", "rating", "advisories", "route", "model_sha256", "model_version"])
 
-    def write(self, ids, rows, scores, ratings, sha: str, version: str):
+    def write(self, ids, rows, scores, ratings, advisories, routes, sha: str, version: str):
         if self.writer is None and self.handle is None:
             self.open()
         n = len(rows)
@@ -512,17 +501,20 @@ class _OutputWriter:
 
             if not pa.types.is_integer(self.id_type):
                 ids = [v if isinstance(v, str) else str(v) for v in ids]
+            else:  # the reader gives text cells; integer ids of a Parquet input stay integers
+                ids = [int(v) for v in ids]
             table = pa.table(
                 {self.id_column: pa.array(ids, type=self.id_type), "row": pa.array(rows, type=pa.int64()),
                  "score": pa.array(scores, type=pa.float64()), "rating": pa.array(ratings, type=pa.int64()),
+                 "advisories": pa.array(advisories, type=pa.string()), "route": pa.array(routes, type=pa.string()),
                  "model_sha256": pa.array([sha] * n, type=pa.string()), "model_version": pa.array([version] * n, type=pa.string())},
                 schema=self._schema(),
             )
             self.writer.write_table(table)
         else:
             frame = pd.DataFrame({self.id_column: pd.Series([v if isinstance(v, str) else str(v) for v in ids], dtype=object), "row": rows, "score": scores,
-                                  "rating": ratings, "model_sha256": sha, "model_version": version})
-            neutralise_formulas(frame).to_csv(self.handle, header=False, index=False, lineterminator="\n")
+                                  "rating": ratings, "advisories": advisories, "route": routes, "model_sha256": sha, "model_version": version})
+            self.csv.write_frame(frame)
 
     def commit(self):
         if self.writer is None and self.handle is None:
@@ -544,43 +536,41 @@ class _OutputWriter:
 
 
 class _QuarantineWriter:
-    """Quarantine records, flushed in blocks (the first through ``write_csv_safe``, then appended the same way)."""
+    """Quarantine records, flushed in blocks through the safe CSV writer into a temporary file, renamed on commit."""
 
     def __init__(self, path: Path, id_column: str):
         self.path, self.id_column = path, id_column
         self.tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        self.columns = [c if c != "id" or id_column in QUARANTINE_COLUMNS else id_column for c in QUARANTINE_COLUMNS]
         self.buffer: list[dict] = []
-        self.started = False
-        self.count = 0
+        self.writer: SafeCsvWriter | None = None
+        self.count = 0  # quarantined rows (a row with several problems has several records)
         self.reasons: Counter = Counter()
 
     def add(self, records: list[dict]):
         for record in records:
-            self.reasons.update(record["reason_code"].split(";"))
-        self.count += len(records)
+            self.reasons[record["reason_code"]] += 1
+        self.count += len({record["row"] for record in records})  # a chunk holds whole records
         self.buffer.extend(records)
         if len(self.buffer) >= _QUARANTINE_FLUSH:
             self.flush()
 
-    def _frame(self) -> pd.DataFrame:
-        frame = pd.DataFrame(self.buffer, columns=QUARANTINE_COLUMNS).astype({"row": "int64"})
-        return frame.rename(columns={"id": self.id_column}) if self.id_column not in QUARANTINE_COLUMNS else frame
-
     def flush(self):
-        if not self.started:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_csv_safe(self._frame(), self.tmp)
-            self.started = True
-        elif self.buffer:
-            with open(self.tmp, "a", encoding="utf-8", newline="") as handle:
-                neutralise_formulas(self._frame()).to_csv(handle, header=False, index=False, lineterminator="\n")
+        if self.writer is None:
+            self.writer = SafeCsvWriter(self.tmp, self.columns)
+        if self.buffer:
+            self.buffer.sort(key=lambda r: r["row"])
+            self.writer.write_rows([[r[c] for c in QUARANTINE_COLUMNS] for r in self.buffer])
         self.buffer = []
 
     def commit(self):
         self.flush()
+        self.writer.close()
         os.replace(self.tmp, self.path)
 
     def abort(self):
+        if self.writer is not None:
+            self.writer.close()
         self.tmp.unlink(missing_ok=True)
 
 
@@ -640,7 +630,7 @@ def score_file(
 
     # input: the file and its columns ------------------------------------------------------------------------
     if not answers_path.is_file():
-        raise IntakeError(f"answers file not found: {answers_path}", file=str(answers_path))
+        raise IntakeError(f"answers file not found: {answers_path}", file=str(answers_path), code="file_not_found")
     if answers_path.resolve() == out_path.resolve():
         raise ConfigurationError(f"out_path must differ from the answers file ({out_path})")
     in_kind = _file_kind(answers_path, "input")
@@ -678,7 +668,7 @@ def score_file(
         total = pq.ParquetFile(answers_path).metadata.num_rows
     meta = {"model_sha256": sha, "model_version": version, "model_file": model_path.name, "answers_file": answers_path.name,
             "engine": engine, "jobs": jobs, "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    checker = _Checker(source=answers_path.name, id_column=id_column, text_column=text_column,
+    checker = _Checker(source=str(answers_path), id_column=id_column, text_column=text_column,
                        competency_column=competency_column if question_map is None and competency_column in present else None,
                        question_map=question_map, known=known)
     output = _OutputWriter(out_path, out_kind, id_column, id_type, meta)
@@ -710,17 +700,19 @@ def score_file(
             results = [f.result() for f in futures]
             scores = np.concatenate([r[0] for r in results]) if results else np.empty(0)
             ratings = np.concatenate([r[1] for r in results]) if results else np.empty(0, dtype=np.int64)
+            advisories = [a for r in results for a in r[2]]
+            routes = [a for r in results for a in r[3]]
             if rows:
-                output.write(ids, rows, scores, ratings, sha, version)
+                output.write(ids, rows, scores, ratings, advisories, routes, sha, version)
             scored += len(rows)
             buffered -= chunk_rows
             bar.update(chunk_rows)
             if first_write is None and rows:
                 first_write, rows_at_first_write = time.perf_counter(), scored
 
-        for chunk in _read_chunks(answers_path, in_kind, read, chunk_size):
-            n = len(chunk[id_column])
-            rows, ids, texts, comps, problems = checker.check(chunk, rows_in)
+        for chunk, kinds in _read_chunks(answers_path, in_kind, read, chunk_size, text_column=text_column):
+            n = chunk.rows_in
+            rows, ids, texts, comps, problems = checker.check(chunk, kinds)
             del chunk
             rows_in += n
             buffered += n

@@ -2,39 +2,52 @@
 
 Per batch (not per answer, not per sentence): the answers are joined into one string, each followed by ``\\x00``;
 sentence, clause and answer ids of every position come from ``cumsum`` over its code points. One vectorised pass
-(``_Lexicon``) finds every occurrence of every listed word (relevance anchors, BEI/STAR cues, negation cues,
-evidence phrases — see ``_lexicon``) and two regular expressions find quantities and "在……期间" spans; everything
-else is counting in numpy. The text is then reduced to the relevant sentences, tokenised once (rjieba or jieba),
-and word and character n-grams are hashed in numpy and weighted by TF-IDF.
+(``_Lexicon``) finds every occurrence of every listed word (BEI/STAR cues, negation cues, evidence phrases and
+dictionary terms — see ``_lexicon``) and two regular expressions find quantities and "在……期间" spans; everything
+else is counting in numpy. The text is tokenised once (rjieba or jieba), and word and character n-grams are hashed
+in numpy.
+
+Two steps, so that what does not depend on fitted weights is computed once per answer:
+
+* :meth:`AnswerFeaturizer.featurize` → :class:`AnswerFeatures`: sublinear term frequencies of the hashed n-grams,
+  the unscaled hand-built features and the statistics the advisories need. Rows can be taken (``features.take``)
+  for cross-validation folds, learning curves and held-out regimes without featurizing again.
+* ``fit`` learns the IDF of each n-gram block and the means/SDs of the hand-built features from the rows it is
+  given; ``transform`` applies them. Nothing fitted leaks across folds.
 
 This is the scorer's only feature code, used in ``fit`` and ``predict`` alike, so batch scoring needs no separate
 fast path and scores are identical in every engine.
 
 Features (column blocks, in order):
 
-* ``words`` — word 1…``word_ngram_max``-grams, ``chars`` — character 1…``char_ngram_max``-grams of the relevant
-  text (whitespace removed, Latin letters lower-cased). Each n-gram is hashed (tokens by BLAKE2b, characters by
-  their code points) into ``2**hash_bits`` columns; values are sublinear TF (1 + ln count) × smoothed IDF learnt in
-  ``fit``, L2-normalised per answer and block (``text_norm="l2"``) or not (``None``).
+* ``words`` — word 1…``word_ngram_max``-grams, ``chars`` — character 1…``char_ngram_max``-grams of the answer
+  (whitespace removed, Latin letters lower-cased). Each n-gram is hashed (tokens by a polynomial hash of their code
+  points, characters by their packed code points) into ``2**hash_bits`` columns; values are sublinear TF
+  (1 + ln count) × smoothed IDF learnt in ``fit``, L2-normalised per answer and block (``text_norm="l2"``) or not.
+  L2 normalisation is what keeps length from buying score: repeating or padding an answer re-weights its n-grams,
+  it does not add to them.
 * ``evidence`` — the competency's positive/negative evidence phrases found in a clause, split by whether a
   negation cue scopes over them in that clause (a cue before the phrase, or a rejecting cue after it), plus the
   net evidence. Each phrase counts once per clause.
 * ``bei`` — first-person actions, quantities, STAR moves, reflection, hedges, empty self-praise, distinct domain
   terms and STAR completeness.
-* ``relevant`` — log(1 + number of relevant sentences, capped at 12).
+* ``relevant`` — log(1 + number of counted sentences, capped at 12).
 
-Relevance: a sentence is kept when it has banking vocabulary, a first-person action or an anchor word of the
-answer's competency, or when it is about the candidate ("我") and has a quantity or a STAR move. Everything is
-computed on kept sentences only, so appending chit-chat changes nothing; counts are capped (``cap``) and logged,
-never divided by length, so padding can neither add nor dilute. Hand-built features are standardised with the
-means and SDs of the training answers.
+Counts are capped (``cap``) and logged, never divided by length. By default every sentence counts. With
+``relevance_filter=True`` only sentences tied to the job count (banking vocabulary, a first-person action, an
+anchor word of the answer's competency, or "我" with a quantity or a STAR move): a defence against padding that
+also discards real content whose words the dictionary does not list, so it is an option for tuning, not the
+default. Hand-built features are standardised with the means and SDs of the training answers.
+
+The lexicon comes from the competency dictionary given to ``featurize``/``fit`` (the run's own dictionary) and is
+stored in the fitted featurizer, so a saved model keeps the dictionary it was trained with.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
 
@@ -44,10 +57,10 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._lexicon import CUE_LISTS, NEG_AFTER, NEG_BEFORE, NUMBER, SITUATION_SPAN, anchor_words, domain_terms, evidence_phrases
+from ._lexicon import CUE_LISTS, NEG_AFTER, NEG_BEFORE, NUMBER, SITUATION_SPAN, anchor_words, domain_terms, evidence_phrases, rubric_texts
 from ._tokenize import BACKENDS, raw_cutter
 
-__all__ = ["AnswerFeaturizer", "FEATURE_GROUPS", "EVIDENCE_FEATURES", "BEI_FEATURES", "TEXT_GROUPS"]
+__all__ = ["AnswerFeatures", "AnswerFeaturizer", "FEATURE_GROUPS", "EVIDENCE_FEATURES", "BEI_FEATURES", "TEXT_GROUPS", "STAT_COLUMNS"]
 
 FEATURE_GROUPS = ("words", "chars", "evidence", "bei")
 TEXT_GROUPS = ("words", "chars")
@@ -236,14 +249,120 @@ def _column(keys: np.ndarray, bits: int) -> np.ndarray:
     return ((keys * _GOLDEN) >> np.uint64(64 - bits)).astype(np.int64)
 
 
-@dataclass
-class _Analysis:
-    """What one pass over a batch finds, before anything fitted (IDF, scaling) is applied."""
+_IS_HAN = np.zeros(0x110000, dtype=bool)  # CJK unified ideographs, extension A and the supplementary planes
+for _lo, _hi in ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F)):
+    _IS_HAN[_lo:_hi + 1] = True
+_IS_LATIN = np.zeros(0x110000, dtype=bool)
+_IS_LATIN[list(range(65, 91)) + list(range(97, 123))] = True
+_PIECE = 2_000  # answers per vectorised pass: big enough to amortise numpy calls, small enough to stay in cache
+_SHINGLE = 4  # characters per shingle for repetition and copy overlap
 
-    n: int
-    dense: np.ndarray  # evidence + bei + relevant columns (unscaled)
-    text: dict  # group → (answer index, hashed column) per n-gram occurrence
-    relevant_sentences: np.ndarray  # per answer
+#: Per-answer statistics behind the advisories (computed with the features, before anything is fitted).
+STAT_COLUMNS = ("chars", "han_share", "latin_share", "repeat_share", "term_cover", "question_overlap", "rubric_overlap", "irrelevant_share")
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """Everything derived from the competency dictionary that the pass needs (not learnt from answers)."""
+
+    competencies: tuple[str, ...]
+    words: tuple[str, ...]
+    flags: np.ndarray
+    anchor: np.ndarray  # (competency rows + 1) × words: anchors a sentence to that competency
+    pos: np.ndarray
+    neg: np.ndarray
+    term: np.ndarray  # words whose share of an answer measures keyword stuffing (evidence phrases, domain terms)
+    rubric: tuple[str, ...]  # per competency row: rubric wording (the last row, for unknown competencies, is empty)
+    user_words: tuple[str, ...]
+    dictionary: dict  # version and sha256 of the dictionary the tables come from
+
+    @property
+    def sha256(self) -> str:
+        return self.dictionary.get("sha256", "")
+
+
+@lru_cache(maxsize=4)
+def _tables_from_dictionary(path: str, sha256: str) -> _Tables:
+    from ..competency import load_dictionary
+
+    return _build_tables(load_dictionary(path))
+
+
+def _build_tables(dictionary) -> _Tables:
+    anchors, evidence, terms = anchor_words(dictionary), evidence_phrases(dictionary), set(domain_terms(dictionary))
+    rubrics = rubric_texts(dictionary)
+    competencies = sorted(c for c in anchors if c)
+    index: dict[str, int] = {}
+    flags: list[int] = []
+    unusable = {"\x00", *_TERMINATORS}
+
+    def add(word: str, flag: int = 0) -> None:
+        if not word or unusable & set(word):  # a word with a sentence end can never lie inside one sentence
+            return
+        if word not in index:
+            index[word] = len(flags)
+            flags.append(0)
+        flags[index[word]] |= flag
+
+    for name, words in CUE_LISTS.items():
+        for w in words:
+            add(w, _FLAG[name])
+    for w in terms:
+        add(w, _FLAG["domain"])
+    for w in NEG_BEFORE:
+        add(w, _FLAG["neg_before"])
+    for w in NEG_AFTER:
+        add(w, _FLAG["neg_after"])
+    rows = [*competencies, ""]  # the last row serves answers without a (known) competency
+    for cid in rows:
+        for w in anchors[cid]:
+            add(w)
+        for w in chain(*evidence[cid]):
+            add(w)
+    anchor = np.zeros((len(rows), len(flags)), dtype=bool)
+    pos, neg = anchor.copy(), anchor.copy()
+    clause_marks = set(_CLAUSE_MARKS)
+    for r, cid in enumerate(rows):
+        anchor[r, [index[w] for w in anchors[cid] if w in index]] = True
+        # a phrase with clause punctuation can never lie inside one clause: it is never evidence
+        pos[r, [index[w] for w in evidence[cid][0] if w in index and not clause_marks & set(w)]] = True
+        neg[r, [index[w] for w in evidence[cid][1] if w in index and not clause_marks & set(w)]] = True
+    term = np.zeros(len(flags), dtype=bool)
+    term[[index[w] for w in (*terms, *chain(*evidence[""])) if w in index and len(w) >= 2]] = True
+    return _Tables(
+        competencies=tuple(competencies), words=tuple(index), flags=np.asarray(flags, dtype=np.int64), anchor=anchor, pos=pos, neg=neg,
+        term=term, rubric=tuple(rubrics.get(c, "") for c in rows), user_words=tuple(dictionary.user_words()),
+        dictionary={"version": dictionary.version, "sha256": dictionary.sha256},
+    )
+
+
+@dataclass
+class AnswerFeatures:
+    """What the featurizer finds in a set of answers before anything is fitted, one row per answer.
+
+    Computed once (:meth:`AnswerFeaturizer.featurize`) and reused: ``take(rows)`` gives the rows of a fold, and
+    ``fit``/``transform`` of a featurizer with the same settings accept it instead of raw answers.
+    """
+
+    frame: pd.DataFrame  # answer, competency (+ question_id, question_text when given)
+    text: dict  # group → CSR (answers × 2**hash_bits): sublinear term frequency 1 + ln(count)
+    dense: np.ndarray  # evidence, BEI and relevant-sentence columns, unscaled
+    stats: pd.DataFrame  # STAT_COLUMNS, for the advisories
+    relevant_sentences: np.ndarray
+    key: tuple  # settings and dictionary that produced these features
+    tables: _Tables = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def take(self, rows) -> "AnswerFeatures":
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        return AnswerFeatures(
+            frame=self.frame.iloc[rows].reset_index(drop=True), text={g: m[rows] for g, m in self.text.items()}, dense=self.dense[rows],
+            stats=self.stats.iloc[rows].reset_index(drop=True), relevant_sentences=self.relevant_sentences[rows], key=self.key, tables=self.tables,
+        )
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -251,12 +370,13 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
     """DataFrame (``answer``, ``competency``) → sparse feature matrix; see the module docstring for the features.
 
     Parameters mirror :class:`AnswerScorer`'s feature parameters. Fitted attributes: the lexicon (``lexicon_``,
-    ``word_flags_``, per-competency ``anchor_`` and ``evidence_pos_``/``evidence_neg_`` tables, so a saved model
-    keeps the dictionary it was trained with), ``idf_`` per text group, ``dense_mean_``/``dense_scale_``.
+    ``word_flags_``, per-competency ``anchor_``, ``evidence_pos_``/``evidence_neg_``, ``term_``, ``rubric_``,
+    ``user_words_`` and ``dictionary_``, so a saved model keeps the dictionary it was trained with), ``idf_`` per
+    text group, ``dense_mean_``/``dense_scale_``.
     """
 
     def __init__(self, *, feature_groups: tuple = FEATURE_GROUPS, tokenizer: str = "rjieba", word_ngram_max: int = 2,
-                 char_ngram_max: int = 3, hash_bits: int = 20, text_norm: str | None = "l2", relevance_filter: bool = True,
+                 char_ngram_max: int = 3, hash_bits: int = 20, text_norm: str | None = "l2", relevance_filter: bool = False,
                  mask_terms: tuple = (), cap: int = 4):
         self.feature_groups = feature_groups
         self.tokenizer = tokenizer
@@ -268,7 +388,7 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         self.mask_terms = mask_terms
         self.cap = cap
 
-    # -- fitting --------------------------------------------------------------------------------------------
+    # -- settings ---------------------------------------------------------------------------------------------
     def _validate(self) -> None:
         groups = tuple(self.feature_groups)
         if not groups or set(groups) - set(FEATURE_GROUPS):
@@ -284,79 +404,105 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         if self.text_norm not in ("l2", None):
             raise ValueError(f"text_norm must be 'l2' or None, got {self.text_norm!r}")
 
-    def _build_lexicon(self) -> None:
-        anchors, evidence, terms = anchor_words(), evidence_phrases(), set(domain_terms())
-        competencies = sorted(c for c in anchors if c)
-        index: dict[str, int] = {}
-        flags: list[int] = []
-        unusable = {"\x00", *_TERMINATORS}
+    def _key(self, tables: _Tables) -> tuple:
+        return (tuple(self.feature_groups), self.tokenizer, int(self.word_ngram_max), int(self.char_ngram_max), int(self.hash_bits),
+                bool(self.relevance_filter), tuple(self.mask_terms), int(self.cap), tables.sha256)
 
-        def add(word: str, flag: int = 0) -> None:
-            if not word or unusable & set(word):  # a word with a sentence end can never lie inside one sentence
-                return
-            if word not in index:
-                index[word] = len(flags)
-                flags.append(0)
-            flags[index[word]] |= flag
+    def _fitted_tables(self) -> _Tables:
+        return _Tables(
+            competencies=tuple(self.competencies_), words=tuple(self.lexicon_), flags=self.word_flags_, anchor=self.anchor_,
+            pos=self.evidence_pos_, neg=self.evidence_neg_, term=self.term_, rubric=tuple(self.rubric_), user_words=tuple(self.user_words_),
+            dictionary=dict(self.dictionary_),
+        )
 
-        for name, words in CUE_LISTS.items():
-            for w in words:
-                add(w, _FLAG[name])
-        for w in terms:
-            add(w, _FLAG["domain"])
-        for w in NEG_BEFORE:
-            add(w, _FLAG["neg_before"])
-        for w in NEG_AFTER:
-            add(w, _FLAG["neg_after"])
-        rows = [*competencies, ""]  # the last row serves answers without a (known) competency
-        for cid in rows:
-            for w in anchors[cid]:
-                add(w)
-            for w in chain(*evidence[cid]):
-                add(w)
-        anchor = np.zeros((len(rows), len(flags)), dtype=bool)
-        pos, neg = anchor.copy(), anchor.copy()
-        clause_marks = set(_CLAUSE_MARKS)
-        for r, cid in enumerate(rows):
-            anchor[r, [index[w] for w in anchors[cid] if w in index]] = True
-            # a phrase with clause punctuation can never lie inside one clause: it is never evidence
-            pos[r, [index[w] for w in evidence[cid][0] if w in index and not clause_marks & set(w)]] = True
-            neg[r, [index[w] for w in evidence[cid][1] if w in index and not clause_marks & set(w)]] = True
-        self.competencies_ = competencies
-        self.lexicon_ = list(index)
-        self.word_flags_ = np.asarray(flags, dtype=np.int64)
-        self.anchor_, self.evidence_pos_, self.evidence_neg_ = anchor, pos, neg
+    def _tables_for(self, dictionary) -> _Tables:
+        if dictionary is not None:
+            if hasattr(dictionary, "competencies"):
+                return _tables_from_dictionary(dictionary.path, dictionary.sha256) if dictionary.path else _build_tables(dictionary)
+            from ..competency import load_dictionary
 
-    def fit(self, X, y=None):
-        self.fit_transform(X, y)
-        return self
+            loaded = load_dictionary(dictionary)
+            return _tables_from_dictionary(loaded.path, loaded.sha256)
+        if hasattr(self, "lexicon_"):
+            return self._fitted_tables()
+        from ..competency import load_dictionary
 
-    def fit_transform(self, X, y=None, **fit_params):
+        default = load_dictionary()
+        return _tables_from_dictionary(default.path, default.sha256)
+
+    # -- featurizing ----------------------------------------------------------------------------------------------
+    def featurize(self, X, *, dictionary=None) -> AnswerFeatures:
+        """Everything about ``X`` that does not depend on fitted weights (see :class:`AnswerFeatures`).
+
+        ``dictionary`` (a ``CompetencyDictionary`` or a path) supplies the evidence phrases, terms and rubric
+        wording; by default the fitted featurizer's own, or the default dictionary before fitting.
+        """
         self._validate()
-        self._build_lexicon()
+        tables = self._tables_for(dictionary)
         frame = _frame(X)
-        analysis = self._analyse(frame)
+        pieces = [self._analyse(frame.iloc[i:i + _PIECE], tables) for i in range(0, max(len(frame), 1), _PIECE)]
+        text = {g: sp.vstack([p["text"][g] for p in pieces], format="csr") for g in pieces[0]["text"]}
+        return AnswerFeatures(
+            frame=frame, text=text, dense=np.vstack([p["dense"] for p in pieces])[: len(frame)],
+            stats=pd.concat([p["stats"] for p in pieces], ignore_index=True).iloc[: len(frame)],
+            relevant_sentences=np.concatenate([p["relevant"] for p in pieces])[: len(frame)], key=self._key(tables), tables=tables,
+        )
+
+    def _features_of(self, X, dictionary=None) -> AnswerFeatures:
+        if isinstance(X, AnswerFeatures):
+            self._validate()
+            want = self._key(X.tables if dictionary is None else self._tables_for(dictionary))
+            if X.key != want:
+                raise ValueError("these AnswerFeatures were computed with other featurizer settings or another dictionary; "
+                                 "featurize the answers with this featurizer (featurizer.featurize(X))")
+            return X
+        return self.featurize(X, dictionary=dictionary)
+
+    # -- fitting --------------------------------------------------------------------------------------------------
+    def fit(self, X, y=None, *, dictionary=None):
+        """Learn the IDF of each n-gram block and the scaling of the hand-built features from ``X``.
+
+        ``X``: answers (DataFrame with ``answer`` and ``competency``, or strings) or :class:`AnswerFeatures`.
+        """
+        features = self._features_of(X, dictionary)
+        tables = features.tables
+        if hasattr(self, "lexicon_") and self.dictionary_.get("sha256") != tables.sha256:
+            for name in ("idf_", "dense_mean_", "dense_scale_"):
+                self.__dict__.pop(name, None)
+        self.competencies_ = list(tables.competencies)
+        self.lexicon_ = list(tables.words)
+        self.word_flags_ = tables.flags
+        self.anchor_, self.evidence_pos_, self.evidence_neg_, self.term_ = tables.anchor, tables.pos, tables.neg, tables.term
+        self.rubric_ = list(tables.rubric)
+        self.user_words_ = list(tables.user_words)
+        self.dictionary_ = dict(tables.dictionary)
+        n = len(features)
         self.idf_ = {}
-        for group, (doc, column) in analysis.text.items():
-            _, columns, _ = _grouped_counts(doc, column, self.hash_bits)  # distinct (answer, column) pairs
-            df = np.bincount(columns, minlength=2**self.hash_bits)
-            self.idf_[group] = (np.log((1.0 + analysis.n) / (1.0 + df)) + 1.0).astype(np.float64)
-        mean = analysis.dense.mean(axis=0) if analysis.n else np.zeros(analysis.dense.shape[1])
-        scale = analysis.dense.std(axis=0) if analysis.n else np.ones(analysis.dense.shape[1])
-        self.dense_mean_ = mean
+        for group, tf in features.text.items():
+            df = np.bincount(tf.indices, minlength=2**self.hash_bits)  # rows hold each column once
+            self.idf_[group] = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float64)
+        self.dense_mean_ = features.dense.mean(axis=0) if n else np.zeros(features.dense.shape[1])
+        scale = features.dense.std(axis=0) if n else np.ones(features.dense.shape[1])
         self.dense_scale_ = np.where(scale > 0, scale, 1.0)
         self.n_features_in_ = 2
         self.feature_names_in_ = np.array(["answer", "competency"], dtype=object)
-        return self._finish(analysis)
+        return self
+
+    def fit_transform(self, X, y=None, **fit_params):
+        features = self._features_of(X, fit_params.get("dictionary"))
+        return self.fit(features).transform(features)
 
     def transform(self, X):
         check_is_fitted(self, "idf_")
-        return self._finish(self._analyse(_frame(X)))
+        features = X if isinstance(X, AnswerFeatures) else self.featurize(X)
+        if features.key != self._key(self._fitted_tables()):
+            raise ValueError("these AnswerFeatures were computed with other settings or another dictionary than this featurizer was fitted with")
+        return self._finish(features)
 
     def relevant_sentence_counts(self, X) -> np.ndarray:
-        """Relevant sentences per answer (what the relevance filter keeps)."""
+        """Counted sentences per answer (all non-blank ones, or the relevant ones with ``relevance_filter``)."""
         check_is_fitted(self, "idf_")
-        return self._analyse(_frame(X), text=False).relevant_sentences
+        return self.featurize(X).relevant_sentences
 
     # -- names ------------------------------------------------------------------------------------------------
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
@@ -373,15 +519,15 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
                 "relevant:n_relevant"]
 
     # -- the pass -------------------------------------------------------------------------------------------
-    def _analyse(self, frame: pd.DataFrame, *, text: bool = True) -> _Analysis:
+    def _analyse(self, frame: pd.DataFrame, tables: _Tables) -> dict:
         texts, comps = frame["answer"].tolist(), frame["competency"].tolist()
         n = len(texts)
         groups = tuple(self.feature_groups)
         if self.mask_terms:  # proxy terms (e.g. dialect words) are removed before anything else sees the text
             mask = _mask_pattern(tuple(self.mask_terms))
             texts = [mask.sub("", t) for t in texts]
-        row_of = {c: i for i, c in enumerate(self.competencies_)}
-        comp_row = np.fromiter((row_of.get(c, len(self.competencies_)) for c in comps), dtype=np.int64, count=n)
+        row_of = {c: i for i, c in enumerate(tables.competencies)}
+        comp_row = np.fromiter((row_of.get(c, len(tables.competencies)) for c in comps), dtype=np.int64, count=n)
 
         # one string for the batch: every answer followed by \x00 (a \x00 inside an answer becomes a space)
         joined = "\x00".join(texts) + "\x00" if n else ""
@@ -400,11 +546,11 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         sent_doc = doc_of[new_sentence]
         windows = _Windows(points)
 
-        matcher = _lexicon(tuple(self.lexicon_))
+        matcher = _lexicon(tables.words)
         start, word = matcher.find(joined, points, windows)
         end = start + matcher.lengths[word]
         sent = sent_of[start]
-        flags = self.word_flags_[word]
+        flags = tables.flags[word]
         number_sent = sent_of[_positions(NUMBER, joined)]
         span_sent = sent_of[_positions(SITUATION_SPAN, joined)]
 
@@ -414,15 +560,13 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         def has(flag: str) -> np.ndarray:
             return (flags & _FLAG[flag]) != 0
 
-        if self.relevance_filter:
-            anchored = self.anchor_[comp_row[sent_doc[sent]], word]
-            star = sum(per_sentence(has(k)) for k in _STAR) + np.bincount(span_sent, minlength=n_sent)
-            me = np.bincount(sent_of[points == _ME], minlength=n_sent) > 0
-            relevant = ((per_sentence(has("banking")) > 0) | (per_sentence(has("first_person_actions")) > 0) | (per_sentence(anchored) > 0)
-                        | (me & ((np.bincount(number_sent, minlength=n_sent) > 0) | (star > 0))))
-        else:  # every sentence with some non-blank character
-            content = ~separator & ~_IS_SPACE[points]
-            relevant = np.bincount(sent_of[content], minlength=n_sent) > 0
+        anchored = tables.anchor[comp_row[sent_doc[sent]], word]
+        star = sum(per_sentence(has(k)) for k in _STAR) + np.bincount(span_sent, minlength=n_sent)
+        me = np.bincount(sent_of[points == _ME], minlength=n_sent) > 0
+        on_topic = ((per_sentence(has("banking")) > 0) | (per_sentence(has("first_person_actions")) > 0) | (per_sentence(anchored) > 0)
+                    | (me & ((np.bincount(number_sent, minlength=n_sent) > 0) | (star > 0))))
+        content = ~separator & ~_IS_SPACE[points]
+        relevant = on_topic if self.relevance_filter else np.bincount(sent_of[content], minlength=n_sent) > 0
         n_relevant = np.bincount(sent_doc[relevant], minlength=n)
 
         kept = relevant[sent]
@@ -430,7 +574,7 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         cap = self.cap
         dense = []
         if "evidence" in groups:
-            dense.append(self._evidence(points, doc, comp_row, word, start, end, flags, kept, n))
+            dense.append(self._evidence(tables, points, doc, comp_row, word, start, end, flags, kept, n))
         if "bei" in groups:
             def per_doc(where: np.ndarray) -> np.ndarray:
                 return np.bincount(doc[where & kept], minlength=n)
@@ -449,27 +593,57 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
                 _cap(np.bincount(term_docs, minlength=n), cap), star_complete,
             ]))
         dense.append(np.log1p(np.minimum(n_relevant, _MAX_SENTENCES)).astype(np.float64)[:, None])
-        dense_matrix = np.hstack(dense)
 
-        grams: dict = {}
-        if text and any(g in groups for g in TEXT_GROUPS):
-            kept_points = points[relevant[sent_of] | separator]  # relevant sentences, answers still \x00-terminated
+        text: dict = {}
+        if any(g in groups for g in TEXT_GROUPS):
+            kept_points = points[relevant[sent_of] | separator]  # counted sentences, answers still \x00-terminated
             if "words" in groups:
-                grams["words"] = self._word_grams(kept_points, n)
+                text["words"] = _term_frequencies(*self._word_grams(kept_points, n, tables), n, self.hash_bits)
             if "chars" in groups:
-                grams["chars"] = self._char_grams(kept_points)
-        return _Analysis(n=n, dense=dense_matrix, text=grams, relevant_sentences=n_relevant)
+                text["chars"] = _term_frequencies(*self._char_grams(kept_points), n, self.hash_bits)
 
-    def _evidence(self, points, doc, comp_row, word, start, end, flags, kept, n) -> np.ndarray:
+        stats = self._stats(frame, tables, points, separator, doc_of, content, sent_of, on_topic, comp_row, start, end, word, n)
+        return {"text": text, "dense": np.hstack(dense), "stats": stats, "relevant": n_relevant}
+
+    def _stats(self, frame, tables, points, separator, doc_of, content, sent_of, on_topic, comp_row, start, end, word, n) -> pd.DataFrame:
+        """The statistics behind the advisories (see ``_advisories``); shares are of non-blank characters."""
+        chars = np.bincount(doc_of[content], minlength=n).astype(np.float64)
+        safe = np.maximum(chars, 1.0)
+        han = np.bincount(doc_of[_IS_HAN[points]], minlength=n)
+        latin = np.bincount(doc_of[_IS_LATIN[points]], minlength=n)
+        # characters covered by dictionary terms and evidence phrases (keyword stuffing)
+        is_term = tables.term[word]
+        size = len(points) + 1
+        cover = np.bincount(start[is_term], minlength=size) - np.bincount(end[is_term], minlength=size)
+        covered = np.cumsum(cover[:-1]) > 0
+        # characters in sentences without any job-related anchor (padding: what the optional filter would drop)
+        off = ~on_topic[sent_of] & content
+        shingle_doc, shingle = _shingles(points)
+        total = np.bincount(shingle_doc, minlength=n)
+        # distinct shingles per answer: one sort of (answer, top 40 bits of the hash) packed into 64 bits
+        key = np.sort((shingle_doc.astype(np.uint64) << np.uint64(40)) | (shingle >> np.uint64(24)))
+        first = np.ones(len(key), dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        distinct = np.bincount((key[first] >> np.uint64(40)).astype(np.int64), minlength=n)
+        repeat = np.where(total >= 2 * _SHINGLE, 1.0 - distinct / np.maximum(total, 1), 0.0)
+        question = _overlap(shingle_doc, shingle, frame["question_text"].tolist() if "question_text" in frame.columns else None, n)
+        rubric = _overlap(shingle_doc, shingle, [tables.rubric[r] for r in comp_row], n)
+        return pd.DataFrame({
+            "chars": chars, "han_share": han / np.maximum(han + latin, 1), "latin_share": latin / safe, "repeat_share": repeat,
+            "term_cover": np.bincount(doc_of[covered & content], minlength=n) / safe, "question_overlap": question, "rubric_overlap": rubric,
+            "irrelevant_share": np.bincount(doc_of[off], minlength=n) / safe,
+        })
+
+    def _evidence(self, tables, points, doc, comp_row, word, start, end, flags, kept, n) -> np.ndarray:
         clause_of = np.cumsum(_IS_CLAUSE_MARK[points])  # clause id of every position (marks end a clause)
         n_clauses = int(clause_of[-1]) + 1 if len(clause_of) else 0
         row = comp_row[doc]
-        is_pos = self.evidence_pos_[row, word] & kept
-        is_neg = self.evidence_neg_[row, word] & kept
+        is_pos = tables.pos[row, word] & kept
+        is_neg = tables.neg[row, word] & kept
         chosen = np.flatnonzero(is_pos | is_neg)
         clause = clause_of[start[chosen]]
         # each phrase counts once per clause, at its first occurrence (hits are ordered by start)
-        _, first = np.unique(clause * len(self.lexicon_) + word[chosen], return_index=True)
+        _, first = np.unique(clause * len(tables.words) + word[chosen], return_index=True)
         chosen, clause = chosen[first], clause[first]
         # negation scope: a "before" cue ending at or before the phrase, or an "after" cue starting at or after its end
         before = np.flatnonzero((flags & _FLAG["neg_before"]) != 0)
@@ -484,10 +658,10 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         net = np.clip(counts[0] + counts[3] - counts[1] - counts[2], -self.cap, self.cap).astype(np.float64)
         return np.column_stack([*(_cap(c, self.cap) for c in counts), net])
 
-    def _word_grams(self, points: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Tokens of each answer's relevant text → hashed word n-grams (tokens hashed as spans of ``points``)."""
+    def _word_grams(self, points: np.ndarray, n: int, tables: _Tables) -> tuple[np.ndarray, np.ndarray]:
+        """Tokens of each answer's counted text → hashed word n-grams (tokens hashed as spans of ``points``)."""
         texts = points.tobytes().decode("utf-32-le", "surrogatepass").split("\x00")[:n]
-        cut = raw_cutter(self.tokenizer)
+        cut = raw_cutter(self.tokenizer, tables.user_words)
         tokens = [cut(t) for t in texts]
         lengths = np.fromiter(map(len, chain.from_iterable(tokens)), dtype=np.int64)
         per_doc = np.fromiter(map(len, tokens), dtype=np.int64, count=n)
@@ -535,24 +709,235 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         return np.concatenate(docs), np.concatenate(columns)
 
     # -- fitted weights → matrix --------------------------------------------------------------------------------
-    def _finish(self, analysis: _Analysis):
-        n, width = analysis.n, 2**self.hash_bits
-        blocks = []
-        for group in TEXT_GROUPS:
-            if group not in analysis.text:
-                continue
-            doc, column = analysis.text[group]
-            docs, columns, counts = _grouped_counts(doc, column, self.hash_bits)
-            values = (1.0 + np.log(counts)) * self.idf_[group][columns]
-            if self.text_norm == "l2":
-                norms = np.sqrt(np.bincount(docs, weights=values * values, minlength=n))
-                values = values / np.where(norms > 0, norms, 1.0)[docs]
-            indptr = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(np.bincount(docs, minlength=n), out=indptr[1:])
-            blocks.append(sp.csr_matrix((values, columns, indptr), shape=(n, width)))
-        dense = (analysis.dense - self.dense_mean_) / self.dense_scale_
-        blocks.append(sp.csr_matrix(dense))
+    def text_block(self, features: AnswerFeatures, group: str) -> sp.csr_matrix:
+        """One n-gram block as the model sees it (fitted IDF, norm); an empty matrix if the group is not used."""
+        check_is_fitted(self, "idf_")
+        n = len(features)
+        if group not in features.text:
+            return sp.csr_matrix((n, 2**self.hash_bits))
+        tf = features.text[group]
+        values = tf.data.astype(np.float64) * self.idf_[group][tf.indices]
+        if self.text_norm == "l2":
+            rows = np.repeat(np.arange(n), np.diff(tf.indptr))
+            norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=n))
+            values /= np.where(norms > 0, norms, 1.0)[rows]
+        return sp.csr_matrix((values, tf.indices, tf.indptr), shape=tf.shape)
+
+    def _finish(self, features: AnswerFeatures):
+        blocks = [self.text_block(features, g) for g in TEXT_GROUPS if g in features.text]
+        blocks.append(sp.csr_matrix((features.dense - self.dense_mean_) / self.dense_scale_))
         return sp.hstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
+
+    # -- explanations: where each hashed n-gram sits in the original answer ----------------------------------------
+    def ngram_occurrences(self, X, *, text: bool = True) -> pd.DataFrame:
+        """Every word and character n-gram occurrence the text blocks of :meth:`transform` count, located in the
+        ORIGINAL answers (for explanations; scoring never calls this).
+
+        One row per occurrence, in the order the featurizer counts them: ``row`` (position in ``X``), ``group``
+        (``words``/``chars``, categorical), ``n`` (tokens or characters in the n-gram), ``column`` (index in the feature matrix, block offset included),
+        ``key`` (the n-gram's identity before hashing to a column: packed code points for characters, the 64-bit
+        polynomial key for words), ``start``/``end`` (offsets into the original answer string: its first character
+        and one past its last), ``gapped`` (True when the n-gram joins text that is not adjacent in the original
+        answer because a masked term or a sentence the relevance filter dropped lies in between; the span then
+        covers that text too) and, with ``text=True``, ``text`` (the n-gram as the model sees it: word tokens
+        concatenated, with a space only between two Latin letters/digits; characters lower-cased, no whitespace).
+
+        It repeats the scoring pass with the same helpers (masking, relevance decided sentence by sentence by
+        :meth:`relevant_sentence_counts`, the tokenizer, ``_Windows.hash``, ``_STEP``, character packing,
+        ``_column``), so its (row, column) pairs are exactly the non-zero text entries of :meth:`transform`
+        (tested; a change to the scoring pass that breaks this fails that test).
+        """
+        check_is_fitted(self, "idf_")
+        frame = _frame(X)
+        n = len(frame)
+        groups = tuple(self.feature_groups)
+        texts = frame["answer"].tolist()
+        joined = "\x00".join(texts) + "\x00" if n else ""
+        original = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).copy()
+        answer_start = np.zeros(n, dtype=np.int64)
+        if n:
+            np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=n)[:-1] + 1, out=answer_start[1:])
+        # 1. masked terms are removed first (as in _analyse: before a \x00 inside an answer becomes a space);
+        #    remember where every remaining character came from
+        keep = np.ones(len(original), dtype=bool)
+        if self.mask_terms:
+            for m in _mask_pattern(tuple(self.mask_terms)).finditer(joined):
+                keep[m.start():m.end()] = False
+        inner = original == 0
+        inner[answer_start + np.fromiter(map(len, texts), dtype=np.int64, count=n)] = False  # the separators stay
+        original[inner] = 32
+        origin, points = np.flatnonzero(keep), original[keep]
+        # 2. sentences the scoring pass reads
+        separator = points == 0
+        new_sentence = np.ones(len(points), dtype=bool)
+        if len(points):
+            new_sentence[1:] = _IS_TERMINATOR[points[:-1]] | separator[:-1]
+        sent_of = np.cumsum(new_sentence) - 1
+        doc_of = np.cumsum(separator) - separator
+        if self.relevance_filter:  # the featurizer decides per sentence: ask it about each sentence on its own
+            bounds = np.append(np.flatnonzero(new_sentence), len(points))
+            masked = points.tobytes().decode("utf-32-le", "surrogatepass")
+            sentences = [masked[a:b].rstrip("\x00") for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+            unmasked = self.__class__(**{**self.get_params(), "mask_terms": ()})  # the sentences are masked already
+            unmasked.__dict__.update({k: v for k, v in self.__dict__.items() if k.endswith("_") and not k.startswith("_")})
+            comps = frame["competency"].to_numpy(dtype=object)[doc_of[bounds[:-1]]]
+            relevant = unmasked.relevant_sentence_counts(pd.DataFrame({"answer": sentences, "competency": comps})) > 0
+        else:  # every sentence with some non-blank character (as in _analyse)
+            content = ~separator & ~_IS_SPACE[points]
+            relevant = np.bincount(sent_of[content], minlength=int(sent_of[-1]) + 1 if len(points) else 0) > 0
+        kept = relevant[sent_of] | separator
+        kept_points, kept_origin, kept_doc = points[kept], origin[kept], doc_of[kept]
+        # a gap lies between two consecutive kept characters when a non-blank original character separates them
+        nonblank_upto = np.concatenate(([0], np.cumsum(~_IS_SPACE[original])))
+        gap = np.zeros(len(kept_points), dtype=np.int64)
+        if len(kept_points) > 1:
+            gap[1:] = (nonblank_upto[kept_origin[1:]] - nonblank_upto[kept_origin[:-1] + 1]) > 0
+        gaps_upto = np.cumsum(gap)
+
+        out: dict[str, list] = {name: [] for name in ("row", "group", "n", "column", "key", "first", "last")}
+        texts_out: list = []
+
+        def add(group: int, k: int, doc, column, key, first, last, gram_text) -> None:
+            for name, value in (("row", doc), ("column", column), ("key", key), ("first", first), ("last", last)):
+                out[name].append(value)
+            out["group"].append(np.full(len(doc), group, dtype=np.int8))
+            out["n"].append(np.full(len(doc), k, dtype=np.int8))
+            if text:
+                texts_out.append(gram_text(key))
+
+        if "words" in groups:
+            cut = raw_cutter(self.tokenizer, self.user_words_)
+            tokens = [cut(t) for t in kept_points.tobytes().decode("utf-32-le", "surrogatepass").split("\x00")[:n]]
+            token_len = np.fromiter(map(len, chain.from_iterable(tokens)), dtype=np.int64)
+            doc = np.repeat(np.arange(n, dtype=np.int64), np.fromiter(map(len, tokens), dtype=np.int64, count=n))
+            start = np.zeros(len(token_len), dtype=np.int64)
+            np.cumsum(token_len[:-1], out=start[1:])
+            start += doc  # each earlier answer's \x00
+            if int(token_len.sum()) != len(kept_points) - n:
+                raise RuntimeError(f"the {self.tokenizer} tokenizer did not return the text it was given; tokens must cover it exactly")
+            hashes = _Windows(kept_points).hash(start, token_len)
+            blank = np.concatenate(([0], np.cumsum(_IS_SPACE[kept_points])))
+            real = (blank[start + token_len] - blank[start]) < token_len  # whitespace tokens are dropped
+            hashes, doc, start, token_len = hashes[real], doc[real], start[real], token_len[real]
+            strings = list(chain.from_iterable(tokens))
+            strings = [strings[i] for i in np.flatnonzero(real).tolist()] if text else None
+            key = hashes
+            for k in range(1, self.word_ngram_max + 1):
+                if len(hashes) < k:
+                    break
+                m = len(hashes) - k + 1
+                if k > 1:
+                    key = key[:-1] * _STEP + hashes[k - 1:] + np.uint64(k)  # wrapping uint64, as in _word_grams
+                same = np.flatnonzero(doc[:m] == doc[k - 1:])
+
+                def word_text(keys, same=same, k=k):
+                    return _unique_text(keys, lambda i: _join_tokens(strings[same[i]:same[i] + k]))
+
+                add(0, k, doc[same], _column(key[same], self.hash_bits) + self._text_offset("words"), key[same], start[same],
+                    start[same + k - 1] + token_len[same + k - 1] - 1, word_text)
+        if "chars" in groups:
+            visible = np.flatnonzero(~_IS_SPACE[kept_points])  # kept positions of the characters n-grams are made of
+            p = kept_points[visible].astype(np.uint64)
+            upper = (p >= 65) & (p <= 90)
+            p[upper] += np.uint64(32)  # Latin letters lower-cased, as in _char_grams
+            sep = p == 0
+            key, valid = p, ~sep
+            for k in range(1, self.char_ngram_max + 1):
+                if len(p) < k:
+                    break
+                if k > 1:
+                    key = (key[:-1] << np.uint64(21)) | p[k - 1:]
+                    valid = valid[:-1] & ~sep[k - 1:]
+                at = np.flatnonzero(valid)
+                add(1, k, kept_doc[visible[at]], _column(key[at], self.hash_bits) + self._text_offset("chars"), key[at], visible[at],
+                    visible[at + k - 1], lambda keys: _unique_text(keys, lambda i, keys=keys: _unpack(int(keys[i]))))
+        cat = lambda parts, dtype: np.concatenate(parts).astype(dtype, copy=False) if parts else np.empty(0, dtype=dtype)  # noqa: E731
+        row, first, last = cat(out["row"], np.int64), cat(out["first"], np.int64), cat(out["last"], np.int64)
+        result = pd.DataFrame({
+            "row": row,
+            "group": pd.Categorical.from_codes(cat(out["group"], np.int8), categories=["words", "chars"]),
+            "n": cat(out["n"], np.int8),
+            "column": cat(out["column"], np.int64),
+            "key": cat(out["key"], np.uint64),
+            "start": kept_origin[first] - answer_start[row] if len(row) else row,
+            "end": kept_origin[last] - answer_start[row] + 1 if len(row) else row,
+            "gapped": (gaps_upto[last] - gaps_upto[first]) > 0 if len(row) else row.astype(bool),
+        }, copy=False)
+        if text:
+            result["text"] = cat(texts_out, object)
+        return result
+
+    def _text_offset(self, group: str) -> int:
+        """First column of a text group's block in the feature matrix."""
+        present = [g for g in TEXT_GROUPS if g in tuple(self.feature_groups)]
+        return present.index(group) * 2**self.hash_bits
+
+
+def _unique_text(keys: np.ndarray, text_of) -> np.ndarray:
+    """Text per occurrence, built once per distinct key (``text_of(i)``: the text of occurrence i)."""
+    if not len(keys):
+        return np.empty(0, dtype=object)
+    unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return np.array([text_of(i) for i in first.tolist()], dtype=object)[inverse]
+
+
+def _join_tokens(tokens) -> str:
+    """Word n-gram text: tokens concatenated, a space only where two Latin letters/digits would otherwise touch."""
+    out = tokens[0]
+    for token in tokens[1:]:
+        out += (" " if out[-1:].isascii() and out[-1:].isalnum() and token[:1].isascii() and token[:1].isalnum() else "") + token
+    return out
+
+
+def _unpack(key: int) -> str:
+    """Characters of a packed character n-gram key (21 bits per code point, none of them zero)."""
+    chars = []
+    while key:
+        chars.append(chr(key & 0x1FFFFF))
+        key >>= 21
+    return "".join(reversed(chars))
+
+
+def _term_frequencies(doc: np.ndarray, column: np.ndarray, n: int, bits: int) -> sp.csr_matrix:
+    """(answer, column) occurrences → CSR of sublinear term frequencies 1 + ln(count), columns sorted per row."""
+    docs, columns, counts = _grouped_counts(doc, column, bits)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(docs, minlength=n), out=indptr[1:])
+    values = (1.0 + np.log(counts)).astype(np.float32)
+    return sp.csr_matrix((values, columns.astype(np.int32), indptr), shape=(n, 2**bits))
+
+
+def _shingles(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(answer, hash) of every run of ``_SHINGLE`` non-blank characters within one answer."""
+    p = points[~_IS_SPACE[points]]
+    separator = p == 0
+    doc_of = np.cumsum(separator) - separator
+    if len(p) < _SHINGLE:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64)
+    seps = np.concatenate(([0], np.cumsum(separator)))
+    starts = np.arange(len(p) - _SHINGLE + 1)
+    valid = seps[starts + _SHINGLE] == seps[starts]
+    starts = starts[valid]
+    return doc_of[starts], _Windows(p).hash(starts, _SHINGLE)
+
+
+def _overlap(answer_doc: np.ndarray, answer_shingle: np.ndarray, references: list | None, n: int) -> np.ndarray:
+    """Per answer: the share of its shingles that occur in its reference text (NaN without one)."""
+    if references is None:
+        return np.full(n, np.nan)
+    refs = [r if isinstance(r, str) else "" for r in references]
+    unique = {t: i for i, t in enumerate(dict.fromkeys(refs))}
+    ref_of = np.fromiter((unique[r] for r in refs), dtype=np.int64, count=n)
+    texts = list(unique)
+    joined = "\x00".join(texts) + "\x00"
+    ref_doc, ref_shingle = _shingles(np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
+    ref_keys = ref_shingle ^ (ref_doc.astype(np.uint64) * _GOLDEN)
+    keys = answer_shingle ^ (ref_of[answer_doc].astype(np.uint64) * _GOLDEN)
+    inside = np.isin(keys, ref_keys)
+    total = np.bincount(answer_doc, minlength=n)
+    out = np.bincount(answer_doc[inside], minlength=n) / np.maximum(total, 1)
+    empty = np.array([not t.strip() for t in texts])[ref_of]
+    return np.where(empty, np.nan, out)
 
 
 def _frame(X) -> pd.DataFrame:

@@ -8,9 +8,8 @@ entries of one list never contain each other, so an occurrence is counted once p
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-__all__ = ["CUE_LISTS", "NEG_BEFORE", "NEG_AFTER", "NUMBER", "SITUATION_SPAN", "GENERIC_WORDS", "anchor_words", "domain_terms", "evidence_phrases"]
+__all__ = ["CUE_LISTS", "NEG_BEFORE", "NEG_AFTER", "NUMBER", "SITUATION_SPAN", "GENERIC_WORDS", "anchor_words", "domain_terms", "evidence_phrases", "rubric_texts"]
 
 # Verbs/adverbs that make "我…" / "我们…" a first-person action (我先核实, 我们主动联系 …)
 _ACTION_HEADS = ("先", "首先", "马上", "立即", "立刻", "主动", "及时", "就", "又", "还", "会", "把", "跟", "和", "向", "给", "对", "通过",
@@ -52,47 +51,66 @@ GENERIC_WORDS = frozenset({
 _MAX_GENERAL_FREQ = 1500  # jieba corpus frequency above which a word is general Chinese, not job content
 
 
-@lru_cache(maxsize=1)
-def anchor_words() -> dict[str, tuple[str, ...]]:
+def _cached_by_dictionary(func):
+    """Cache a derivation of the dictionary by its content hash (a run's own dictionary, never a global default)."""
+    cache: dict[str, object] = {}
+
+    def wrapper(dictionary):
+        key = dictionary.sha256
+        if key not in cache:
+            if len(cache) >= 4:
+                cache.clear()
+            cache[key] = func(dictionary)
+        return cache[key]
+
+    wrapper.__doc__ = func.__doc__
+    wrapper.__name__ = func.__name__
+    return wrapper
+
+
+@_cached_by_dictionary
+def anchor_words(dictionary) -> dict[str, tuple[str, ...]]:
     """Competency id → words (length ≥ 2) that tie a sentence to that competency; "" → their union.
 
     Taken from the competency dictionary (name, definition, indicators, BARS, keywords, evidence phrases), keeping
     only words that are uncommon in general Chinese by jieba's corpus frequency: 合规, 复核, 尽职调查 anchor a
-    sentence, 适合, 经常, 目标 do not. Computed when a scorer is fitted and stored in it.
+    sentence, 适合, 经常, 目标 do not. Only the optional relevance filter uses them.
     """
     import jieba
 
-    from ..competency import load_dictionary
-    from ._tokenize import tokenize_rjieba
+    from ._tokenize import raw_cutter
 
     jieba.setLogLevel(60)
     jieba.initialize()
     freq = jieba.dt.FREQ
+    cut = raw_cutter("rjieba", dictionary.user_words())
     table: dict[str, tuple[str, ...]] = {}
-    for cid, comp in load_dictionary().competencies.items():
+    for cid, comp in dictionary.competencies.items():
         text = " ".join([comp.name, comp.definition, *(i.text for i in comp.indicators), *comp.bars.values()])
-        words = {w for w in tokenize_rjieba(text) if len(w) >= 2 and not re.fullmatch(r"[\W\d_]+", w)}
+        words = {w for w in cut(text) if len(w) >= 2 and not re.fullmatch(r"[\W\d_]+", w)}
         words |= {w for w in (*comp.keywords, *comp.positive_evidence, *comp.negative_evidence) if len(w) >= 2}
         table[cid] = tuple(sorted(w for w in words - GENERIC_WORDS if freq.get(w, 0) <= _MAX_GENERAL_FREQ))
     table[""] = tuple(sorted(set().union(*table.values())))
     return table
 
 
-@lru_cache(maxsize=1)
-def domain_terms() -> tuple[str, ...]:
+@_cached_by_dictionary
+def domain_terms(dictionary) -> tuple[str, ...]:
     """Dictionary keywords of length ≥ 2 (the BEI ``domain_terms`` feature counts the distinct ones an answer uses)."""
-    from ..competency import load_dictionary
-
-    return tuple(sorted({k for c in load_dictionary().competencies.values() for k in c.keywords if len(k) >= 2}))
+    return tuple(sorted({k for c in dictionary.competencies.values() for k in c.keywords if len(k) >= 2}))
 
 
-@lru_cache(maxsize=1)
-def evidence_phrases() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+@_cached_by_dictionary
+def evidence_phrases(dictionary) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
     """Competency id → (positive, negative) evidence phrases; "" → the unions (answers without a competency)."""
-    from ..competency import load_dictionary
-
-    d = load_dictionary()
+    d = dictionary
     table = {cid: (tuple(c.positive_evidence), tuple(c.negative_evidence)) for cid, c in d.competencies.items()}
     table[""] = (tuple(sorted({p for c in d.competencies.values() for p in c.positive_evidence})),
                  tuple(sorted({p for c in d.competencies.values() for p in c.negative_evidence})))
     return table
+
+
+@_cached_by_dictionary
+def rubric_texts(dictionary) -> dict[str, str]:
+    """Competency id → its rubric wording (BARS levels and behavioural indicators), for the copied-rubric advisory."""
+    return {cid: "。".join([*c.bars.values(), *(i.text for i in c.indicators)]) for cid, c in dictionary.competencies.items()}

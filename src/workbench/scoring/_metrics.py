@@ -2,7 +2,7 @@
 
 Per competency (or any grouping): N, human and machine mean/SD, QWK, Pearson r, exact and adjacent agreement,
 standardised mean difference, SD ratio, human–human QWK on double-rated answers, degradation, and the largest
-subgroup SMD for every demographic column. Each gate is evaluated and explained in plain Chinese.
+subgroup SMD for every demographic column. Each gate is evaluated; the report explains them (catalog ``gate.*``).
 """
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._stats import qwk
 from .._tabular import escape
 
-__all__ = ["GATES", "Gates", "acceptance_table", "render_acceptance", "qwk"]
+__all__ = ["GATES", "Gates", "OVERALL", "acceptance_table", "render_acceptance", "qwk"]
+
+OVERALL = "all"  # the overall row's key in every acceptance table (a code; reports show it as （全部） / (all))
 
 
 @dataclass(frozen=True)
@@ -29,23 +32,6 @@ class Gates:
 
 GATES = Gates()
 
-EXPLAIN = {
-    "qwk": "机器评分与人工评分的加权一致性（QWK）至少 0.70：低于此值说明机器与面试官经常给出不同等级。",
-    "r": "机器分数与人工分数的相关至少 0.70：低于此值说明机器没有抓住面试官看重的内容。",
-    "degradation": "人机一致性比两位面试官之间的一致性低不超过 0.10：机器不应明显不如第二位面试官。",
-    "smd": "机器平均分与人工平均分之差不超过 0.15 个标准差：机器整体不应偏严或偏宽。",
-    "subgroup": "任一人群（性别、户籍等）中机器相对人工的偏差不超过 0.10 个标准差：机器不应对某一人群系统性偏严或偏宽。",
-}
-
-
-def qwk(a, b) -> float:
-    """Quadratic weighted kappa for integer ratings (equals sklearn's ``cohen_kappa_score(weights="quadratic")``)."""
-    from sklearn.metrics import cohen_kappa_score
-
-    a, b = np.asarray(a), np.asarray(b)
-    if len(a) < 2 or (len(set(a)) < 2 and len(set(b)) < 2):
-        return float("nan")
-    return float(cohen_kappa_score(a, b, weights="quadratic"))
 
 
 def _row(g: pd.DataFrame, demographics: tuple[str, ...], gates: Gates) -> dict:
@@ -104,39 +90,38 @@ def acceptance_table(
         raise ValueError(f"acceptance_table needs columns {missing}")
     rows = [{by: key, **_row(g, demographics, gates)} for key, g in data.groupby(by, sort=True)]
     if overall:
-        rows.append({by: "（全部）", **_row(data, demographics, gates)})
+        rows.append({by: OVERALL, **_row(data, demographics, gates)})
     return pd.DataFrame(rows)
 
 
-def _cell(value: float, ok: bool | None, fmt: str = "{:.2f}") -> str:
-    text = "—" if value is None or (isinstance(value, float) and np.isnan(value)) else fmt.format(value)
-    cls = "" if ok is None else (" class='wb-ok'" if ok else " class='wb-bad'")
-    return f"<td{cls}>{escape(text)}</td>"
+_SHOWN = ["n", "human_mean", "machine_mean", "qwk", "r", "exact", "adjacent", "smd", "qwk_hh", "degradation", "subgroup_smd_max",
+          "subgroup_smd_where", "pass_all"]
+_GATE_OF = {"qwk": "pass_qwk", "r": "pass_r", "smd": "pass_smd", "degradation": "pass_degradation", "subgroup_smd_max": "pass_subgroup", "pass_all": "pass_all"}
 
 
-def render_acceptance(table: pd.DataFrame, *, by: str = "competency", labels: dict | None = None, title: str = "") -> str:
-    """HTML acceptance table with each gate coloured pass/fail and the gates explained in Chinese."""
-    labels = labels or {}
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in ("胜任力", "N", "人工 均值/SD", "机器 均值/SD", "QWK", "r", "完全一致", "相邻一致", "SMD", "SD 比", "人人 QWK", "退化", "最大子群 SMD", "结论")
-    )
-    rows = []
-    for r in table.itertuples(index=False):
-        d = r._asdict()
-        rows.append(
-            "<tr>"
-            f"<td>{escape(labels.get(d[by], d[by]))}</td><td>{d['n']}</td>"
-            f"<td>{d['human_mean']:.2f} / {d['human_sd']:.2f}</td><td>{d['machine_mean']:.2f} / {d['machine_sd']:.2f}</td>"
-            + _cell(d["qwk"], d["pass_qwk"]) + _cell(d["r"], d["pass_r"]) + _cell(d["exact"], None, "{:.0%}") + _cell(d["adjacent"], None, "{:.0%}")
-            + _cell(d["smd"], d["pass_smd"], "{:+.2f}") + _cell(d["sd_ratio"], None) + _cell(d["qwk_hh"], None)
-            + _cell(d["degradation"], d["pass_degradation"], "{:+.2f}")
-            + f"<td class='{'wb-ok' if d['pass_subgroup'] else 'wb-bad'}'>{d['subgroup_smd_max']:+.2f} {escape(d['subgroup_smd_where'])}</td>"
-            + f"<td class='{'wb-ok' if d['pass_all'] else 'wb-bad'}'>{'通过' if d['pass_all'] else '未通过'}</td>"
-            "</tr>"
-        )
-    legend = "".join(f"<li>{escape(text)}</li>" for text in EXPLAIN.values())
-    return (
-        f"<div><h4>{escape(title)}</h4><table class='wb-table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        f"<p>绿色 = 达到门槛，红色 = 未达到。门槛（ETS/Williamson 等 2012）：</p><ul>{legend}</ul></div>"
-    )
+def render_acceptance(table: pd.DataFrame, *, by: str = "competency", labels: dict | None = None, title: str = "", lang: str | None = None) -> str:
+    """The acceptance table as HTML: every gate coloured pass/fail, codes shown as names, the gates explained."""
+    from ..i18n import label, t
+    from ..reports import render_table
+
+    names = {**(labels or {}), OVERALL: t("report.all", lang)}
+    shown = table[[by, *[c for c in _SHOWN if c in table.columns], *[g for g in _GATE_OF.values() if g != "pass_all" and g in table.columns]]].copy()
+    if by == "dimension":
+        names.update({d: label("dimension", d, lang) for d in shown[by] if d != OVERALL})
+    shown[by] = shown[by].map(lambda v: names.get(v, v))
+    shown["subgroup_smd_where"] = shown["subgroup_smd_where"].map(lambda w: _subgroup_text(w, lang))
+    classes = {col: (lambda gate: lambda v, r: "wb-ok" if r.get(gate) else "wb-bad")(gate) for col, gate in _GATE_OF.items()}
+    html = render_table(shown, hide=[g for g in _GATE_OF.values() if g != "pass_all"], classes=classes, caption=title, lang=lang,
+                        formats={"exact": "{:.0%}", "adjacent": "{:.0%}", "smd": "{:+.2f}", "degradation": "{:+.2f}", "subgroup_smd_max": "{:+.2f}",
+                                 "pass_all": lambda v: t("report.pass" if v else "report.fail", lang)})
+    legend = "".join(f"<li>{escape(t(f'gate.{g}', lang))}</li>" for g in ("qwk", "r", "degradation", "smd", "subgroup"))
+    return f"{html}<p class='wb-muted'>{escape(t('gate.legend', lang))}</p><ul class='wb-muted'>{legend}</ul>"
+
+
+def _subgroup_text(where, lang) -> str:
+    from ..i18n import label
+
+    if not where:
+        return ""
+    column, _, value = str(where).partition("=")
+    return f"{label('attribute', column, lang)}={value}"

@@ -24,6 +24,8 @@ TRUSTED_TYPES = (
     "workbench.scoring._scorer.AnswerScorer",
     "workbench.scoring._scorer._DenseSVD",
     "workbench.scoring._featurize.AnswerFeaturizer",
+    "workbench.scoring._ridge.SparseRidge",
+    "scipy.sparse._csr.csr_matrix",  # the advisory topic centroids (plain data)
 )
 _VERSIONED = ("scikit-learn", "skops", "numpy", "scipy", "workbench")
 

@@ -6,30 +6,37 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.decomposition import TruncatedSVD
 from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ._featurize import FEATURE_GROUPS, AnswerFeaturizer
+from ._advisories import apply_advisories, fit_advisories
+from ._featurize import FEATURE_GROUPS, AnswerFeatures, AnswerFeaturizer
+from ._ridge import DEFAULT_ALPHAS, SparseRidge
 from ._tokenize import BACKENDS
 
 __all__ = ["AnswerScorer", "FEATURE_GROUPS", "MODELS", "as_answer_frame"]
 
 MODELS = ("ridge", "hgb")
+_OPTIONAL_COLUMNS = ("competency", "question_id", "question_text")
 
 
 def as_answer_frame(X) -> pd.DataFrame:
-    """Accept a DataFrame with an ``answer`` column or a sequence of strings; return a clean frame."""
+    """Accept a DataFrame with an ``answer`` column or a sequence of strings; return a clean frame.
+
+    Optional columns: ``competency`` (its evidence phrases and rubric), ``question_id`` and ``question_text``
+    (for the advisories: topic centroids per question, copied-question detection).
+    """
     if isinstance(X, pd.DataFrame):
         if "answer" not in X.columns:
             raise ValueError(
                 f"X has no 'answer' column (columns: {list(X.columns)}); pass a DataFrame with the answer text in 'answer' "
-                "(optionally 'competency', 'question_id', 'role') or a list of strings"
+                "(optionally 'competency', 'question_id', 'question_text') or a list of strings"
             )
-        frame = X.copy()
+        frame = X.copy()  # other columns (candidate_id …) ride along for callers such as explanations
     elif isinstance(X, (str, bytes)):
         raise TypeError("X must be a sequence of answers, not a single string; wrap it in a list: scorer.predict([text])")
     elif isinstance(X, (Sequence, np.ndarray, pd.Series)):
@@ -43,19 +50,27 @@ def as_answer_frame(X) -> pd.DataFrame:
     if "competency" not in frame.columns:
         frame["competency"] = ""
     frame["competency"] = frame["competency"].fillna("").astype(str)
+    if "question_text" in frame.columns:
+        frame["question_text"] = [v if isinstance(v, str) else "" for v in frame["question_text"]]
     return frame.reset_index(drop=True)
 
 
 class AnswerScorer(RegressorMixin, BaseEstimator):
     """Score Chinese interview answers on the scale of the human ratings it was trained on.
 
+    With no arguments it reads the whole answer (word and character n-grams, evidence with negation scope,
+    behavioural-interview cues), chooses its ridge penalty by cross-validation inside ``fit`` and learns the
+    advisory thresholds that send unusual answers to a human (see ``score``).
+
     Parameters
     ----------
     model : {"ridge", "hgb"}
         ``ridge`` (default) is linear, so SHAP explanations are exact; ``hgb`` is gradient boosting on an SVD of
         the text features plus the hand-built features (non-linear alternative).
-    alpha : float
-        Ridge penalty.
+    alpha : float or "auto"
+        Ridge penalty, or ``"auto"`` (default): chosen by ``cv``-fold cross-validation over ``alphas`` (grouped by
+        the ``groups`` given to ``fit``, e.g. candidates), extended while the best value is on the grid's edge.
+    alphas, cv : the grid and the folds for ``alpha="auto"``.
     tokenizer : {"rjieba", "jieba"}
         Word segmentation backend; identical tokens on Han text, rjieba is ~10× faster.
     feature_groups : tuple of {"words", "chars", "evidence", "bei"}
@@ -65,6 +80,11 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         log2 of the hashed feature space per text group. None: 20 for ``ridge``, 16 for ``hgb`` (its SVD holds
         about 2 × 2**hash_bits × svd_components floats several times over: ≈ 13 GB at 20 bits, < 1 GB at 16).
     svd_components, hgb_max_iter, hgb_learning_rate : settings of the ``hgb`` model.
+    text_norm : "l2" or None
+        L2 normalisation of each n-gram block per answer (what keeps length and repetition from buying score).
+    relevance_filter : bool
+        Drop sentences without job-related words (from the competency dictionary) before anything is counted.
+        Off by default: it also drops real content in words the dictionary does not list; tuning may choose it.
     mask_terms : tuple of str
         Terms removed from every answer before scoring (e.g. regional dialect words that proxy for home region).
     random_state : int
@@ -72,14 +92,16 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
     Examples
     --------
     >>> scorer = AnswerScorer().fit(train[["answer", "competency"]], train["rating"])   # doctest: +SKIP
-    >>> scorer.predict(["我先核实了客户身份，又请同事双人复核……"])                       # doctest: +SKIP
+    >>> scorer.score(["我先核实了客户身份，又请同事双人复核……"])                         # doctest: +SKIP
     """
 
     def __init__(
         self,
         *,
         model: str = "ridge",
-        alpha: float = 30.0,
+        alpha: float | str = "auto",
+        alphas: tuple = DEFAULT_ALPHAS,
+        cv: int = 3,
         tokenizer: str = "rjieba",
         feature_groups: tuple = FEATURE_GROUPS,
         word_ngram_max: int = 2,
@@ -89,15 +111,14 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         hgb_max_iter: int = 300,
         hgb_learning_rate: float = 0.08,
         text_norm: str | None = "l2",
-        relevance_filter: bool = True,
+        relevance_filter: bool = False,
         mask_terms: tuple = (),
         random_state: int = 0,
     ):
-        self.mask_terms = mask_terms
-        self.text_norm = text_norm
-        self.relevance_filter = relevance_filter
         self.model = model
         self.alpha = alpha
+        self.alphas = alphas
+        self.cv = cv
         self.tokenizer = tokenizer
         self.feature_groups = feature_groups
         self.word_ngram_max = word_ngram_max
@@ -106,6 +127,9 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         self.svd_components = svd_components
         self.hgb_max_iter = hgb_max_iter
         self.hgb_learning_rate = hgb_learning_rate
+        self.text_norm = text_norm
+        self.relevance_filter = relevance_filter
+        self.mask_terms = mask_terms
         self.random_state = random_state
 
     # -- construction --------------------------------------------------------------------------------------
@@ -124,68 +148,126 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
             return self.hash_bits
         return 16 if self.model == "hgb" else 20
 
-    def _features(self) -> AnswerFeaturizer:
+    def make_featurizer(self) -> AnswerFeaturizer:
+        """A new, unfitted featurizer with this scorer's feature settings."""
         # Hashed n-grams + TF-IDF: no vocabulary to store (skops serialises a 100k-entry dict slowly and bulkily),
         # bounded memory at any corpus size, and identical transforms in every batch-scoring worker.
         return AnswerFeaturizer(feature_groups=tuple(self.feature_groups), tokenizer=self.tokenizer, word_ngram_max=self.word_ngram_max,
                                 char_ngram_max=self.char_ngram_max, hash_bits=self._hash_bits(), text_norm=self.text_norm,
                                 relevance_filter=self.relevance_filter, mask_terms=tuple(self.mask_terms))
 
-    def _regressor(self):
+    def make_regressor(self, *, alpha=None):
+        """A new, unfitted regressor; ``alpha`` overrides the penalty (a number) for a fixed-penalty refit."""
         if self.model == "ridge":
-            return Ridge(alpha=self.alpha, solver="auto")
+            return SparseRidge(alpha=self.alpha if alpha is None else alpha, alphas=tuple(self.alphas), cv=self.cv, random_state=self.random_state)
         return Pipeline([
             ("svd", _DenseSVD(n_components=self.svd_components, random_state=self.random_state)),
             ("gbm", HistGradientBoostingRegressor(max_iter=self.hgb_max_iter, learning_rate=self.hgb_learning_rate, random_state=self.random_state)),
         ])
 
+    def featurize(self, X, *, dictionary=None) -> AnswerFeatures:
+        """Featurize answers once for several fits (CV folds, regimes): ``fit``/``predict``/``score`` accept the result.
+
+        Before fitting the features use ``dictionary`` (default: the default competency dictionary); after fitting,
+        the dictionary the scorer was trained with.
+        """
+        self._validate_params_()
+        if hasattr(self, "pipeline_") and dictionary is None:
+            return self.pipeline_.named_steps["features"].featurize(X)
+        return self.make_featurizer().featurize(X, dictionary=dictionary)
+
     # -- estimator API -----------------------------------------------------------------------------------
-    def fit(self, X, y, *, rating_scale: tuple[int, int] | None = None, single_ratings=None):
+    def fit(self, X, y, *, groups=None, dictionary=None, rating_scale: tuple[int, int] | None = None, single_ratings=None):
         """Fit on answers ``X`` and their (consensus) ratings ``y``.
 
+        ``X``: answers (see :func:`as_answer_frame`) or :class:`AnswerFeatures` from :meth:`featurize`.
+        ``groups`` (e.g. candidate ids) keep one candidate's answers in one fold when the penalty is chosen.
+        ``dictionary`` (a ``CompetencyDictionary`` or path; default: the default dictionary) supplies evidence
+        phrases, domain terms, user words and rubric wording, and is stored with the model.
         ``single_ratings`` (optional, the individual human ratings, any length) sets the rating distribution that
         :meth:`predict_rating` reproduces; by default it is the distribution of ``y`` rounded. ``rating_scale``
         defaults to the observed integer range.
         """
-        return self._fit(X, y, rating_scale=rating_scale, single_ratings=single_ratings)
-
-    def _fit(self, X, y, *, rating_scale, single_ratings):
         self._validate_params_()
-        frame = as_answer_frame(X)
+        featurizer = self.make_featurizer()
+        features = featurizer._features_of(X, dictionary) if isinstance(X, AnswerFeatures) else featurizer.featurize(X, dictionary=dictionary)
         y = np.asarray(y, dtype=float)
-        if y.ndim != 1 or len(y) != len(frame):
-            raise ValueError(f"y must be one rating per answer: got {y.shape} for {len(frame)} answers")
+        if y.ndim != 1 or len(y) != len(features):
+            raise ValueError(f"y must be one rating per answer: got {y.shape} for {len(features)} answers")
         if not np.isfinite(y).all():
             raise ValueError("y contains missing or infinite ratings; drop those answers or impute a consensus rating first")
-        if len(frame) < 10:
-            raise ValueError(f"need at least 10 rated answers to fit, got {len(frame)}")
+        if len(features) < 10:
+            raise ValueError(f"need at least 10 rated answers to fit, got {len(features)}")
         self.y_min_, self.y_max_ = float(y.min()), float(y.max())
-        self.offset_ = 0.0
-        features, regressor = self._features(), self._regressor()
-        matrix = features.fit_transform(frame)  # transformed once: reused for the rating cuts below
-        regressor.fit(matrix, y - self.offset_)
-        self.pipeline_ = Pipeline([("features", features), ("model", regressor)])
-        self.n_features_in_ = frame.shape[1]
-        self.feature_names_in_ = np.array(list(frame.columns), dtype=object)
+        featurizer.fit(features)
+        matrix = featurizer.transform(features)  # transformed once: reused for the advisories and rating cuts
+        regressor = self.make_regressor()
+        if self.model == "ridge":
+            regressor.fit(matrix, y, groups=groups)
+            self.alpha_ = float(regressor.alpha_)
+        else:
+            regressor.fit(matrix, y)
+            self.alpha_ = None
+        self.pipeline_ = Pipeline([("features", featurizer), ("model", regressor)])
+        # the training answers' mean feature vector: the background of exact (interventional) SHAP values
+        self.feature_means_ = sp.csr_matrix(matrix.mean(axis=0))
+        self.advisory_state_ = fit_advisories(features.stats, features.frame, featurizer.text_block(features, _topic_group(featurizer)))
+        self.n_features_in_ = features.frame.shape[1]
+        self.feature_names_in_ = np.array(list(features.frame.columns), dtype=object)
+        train_scores = np.clip(regressor.predict(matrix), self.y_min_, self.y_max_)
+        self._set_rating_cuts(train_scores, y, rating_scale, single_ratings)
+        return self
+
+    def _set_rating_cuts(self, train_scores, y, rating_scale, single_ratings) -> None:
         # Integer ratings by equipercentile mapping: cut the continuous scores where the human rating distribution
         # is cut, so machine ratings use the scale like raters do (rounding would squeeze them toward the middle).
-        lo, hi = rating_scale or (int(np.floor(y.min())), int(np.ceil(y.max())))
+        lo, hi = rating_scale or (int(np.floor(np.min(y))), int(np.ceil(np.max(y))))
         humans = np.round(np.asarray(single_ratings if single_ratings is not None else y, dtype=float))
         self.rating_scale_ = (lo, hi)
         shares = [float((humans <= k).mean()) for k in range(lo, hi)]
-        train_scores = np.clip(regressor.predict(matrix) + self.offset_, self.y_min_, self.y_max_)
         self.rating_cuts_ = np.quantile(train_scores, shares) if len(shares) else np.array([])
-        return self
+
+    def _features_for_predict(self, X) -> AnswerFeatures:
+        featurizer = self.pipeline_.named_steps["features"]
+        return X if isinstance(X, AnswerFeatures) else featurizer.featurize(X)
+
+    def predict(self, X) -> np.ndarray:
+        """Scores on the rating scale (continuous, clipped to the training range)."""
+        check_is_fitted(self, "pipeline_")
+        features = self._features_for_predict(X)
+        return self._predict_features(features)
+
+    def _predict_features(self, features: AnswerFeatures) -> np.ndarray:
+        matrix = self.pipeline_.named_steps["features"].transform(features)
+        return np.clip(self.pipeline_.named_steps["model"].predict(matrix), self.y_min_, self.y_max_)
 
     def predict_rating(self, X) -> np.ndarray:
         """Integer ratings on the human scale (equipercentile-mapped continuous scores)."""
-        scores = self.predict(X)
-        return (np.searchsorted(self.rating_cuts_, scores, side="left") + self.rating_scale_[0]).astype(int)
+        return self.rating_of(self.predict(X))
 
-    def predict(self, X) -> np.ndarray:
+    def rating_of(self, scores) -> np.ndarray:
+        check_is_fitted(self, "rating_cuts_")
+        return (np.searchsorted(self.rating_cuts_, np.asarray(scores), side="left") + self.rating_scale_[0]).astype(int)
+
+    def advise(self, X) -> pd.DataFrame:
+        """Advisory flags per answer: ``advisories`` (codes joined by ";"), ``route`` (machine | human), similarity."""
+        check_is_fitted(self, "advisory_state_")
+        features = self._features_for_predict(X)
+        featurizer = self.pipeline_.named_steps["features"]
+        return apply_advisories(self.advisory_state_, features.stats, features.frame, featurizer.text_block(features, _topic_group(featurizer)))
+
+    def score(self, X) -> pd.DataFrame:
+        """Everything a decision needs per answer: ``score``, ``rating``, ``advisories`` and ``route``.
+
+        An answer routed to a human (any advisory) must not be decided by its machine score alone.
+        """
         check_is_fitted(self, "pipeline_")
-        # the featurizer validates X (as_answer_frame) at its own boundary: doing it here too would copy it twice
-        return np.clip(self.pipeline_.predict(X) + self.offset_, self.y_min_, self.y_max_)
+        features = self._features_for_predict(X)
+        scores = self._predict_features(features)
+        out = self.advise(features)
+        out.insert(0, "rating", self.rating_of(scores))
+        out.insert(0, "score", scores)
+        return out
 
     def feature_names(self) -> np.ndarray:
         check_is_fitted(self, "pipeline_")
@@ -194,13 +276,17 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
     def transform_features(self, X):
         """The feature matrix the model sees (sparse for ridge), for explanations."""
         check_is_fitted(self, "pipeline_")
-        return self.pipeline_.named_steps["features"].transform(X)
+        return self.pipeline_.named_steps["features"].transform(self._features_for_predict(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         tags.input_tags.two_d_array = False
         return tags
+
+
+def _topic_group(featurizer: AnswerFeaturizer) -> str:
+    return "words" if "words" in tuple(featurizer.feature_groups) else "chars"
 
 
 class _DenseSVD(TruncatedSVD):

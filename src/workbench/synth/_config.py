@@ -59,6 +59,14 @@ class CohortConfig:
     phrasing_b_share: float = 0.0
     scenario: str = "fair"
     chunk_candidates: int = 2000  # streaming unit; fixed so output does not depend on memory
+    # later outcomes of the candidates the legacy process hires (synth/_outcomes.py, data/README.md "Outcomes")
+    hire_share: float = 0.2  # per role, the top share by mean human interview rating is hired
+    potential_r2: float = 0.5  # share of potential variance explained by the role's potential drivers
+    outcome_rating_noise_sd: float = 0.85  # supervisor's rating error (true performance has SD 1)
+    probation_noise_sd: float = 1.0  # probation decisions are coarse: their own noise around true performance
+    probation_fail_below: float = -1.4  # fail when true performance + noise falls below this (≈ 5 % of hires)
+    attrition_rate: float = 0.03  # hires who leave (at random) before the first-year ratings
+    truth_simulation_per_role: int = 10000  # simulated applicants per role for the true population validity; 0 = skip
 
     def validate(self) -> "CohortConfig":
         if self.n_candidates < 1 or self.employees_per_role < 0:
@@ -73,6 +81,12 @@ class CohortConfig:
             raise ConfigurationError("proxy_rate must be in [0, 1]")
         if not 0 <= self.phrasing_b_share <= 1:
             raise ConfigurationError("phrasing_b_share must be in [0, 1] (the share of candidates answering in phrasing B)")
+        if not 0 < self.hire_share < 1:
+            raise ConfigurationError("hire_share must be between 0 and 1 (the share of each role's candidates that is hired)")
+        if not 0 < self.potential_r2 <= 1 or self.outcome_rating_noise_sd <= 0 or self.probation_noise_sd <= 0:
+            raise ConfigurationError("potential_r2 must be in (0, 1]; outcome_rating_noise_sd and probation_noise_sd must be > 0")
+        if not 0 <= self.attrition_rate < 1 or self.truth_simulation_per_role < 0:
+            raise ConfigurationError("attrition_rate must be in [0, 1) and truth_simulation_per_role ≥ 0")
         for bias in self.rater_bias:
             if bias.attribute not in ("gender", "age_band", "hukou_type", "home_province", "ethnicity", "school_tier", "disability", "region"):
                 raise ConfigurationError(f"rater bias attribute {bias.attribute!r} is not a candidate attribute")

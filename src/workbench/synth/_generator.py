@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy.stats import norm
 
+from .._tabular import write_csv_safe
 from ..competency import CompetencyDictionary, load_dictionary
 from ..errors import ConfigurationError
 from ..intake.contracts import AGE_BANDS, PROVINCES, SCHOOL_TIERS
@@ -112,6 +113,31 @@ def generate_questions(dictionary: CompetencyDictionary, per_competency: int, se
     return pd.DataFrame(rows)
 
 
+def question_parameters(config: CohortConfig, dictionary: CompetencyDictionary) -> pd.DataFrame:
+    """The cohort's questions with their (true) difficulty and rater-noise SD, as drawn for ``config.seed``."""
+    questions = generate_questions(dictionary, config.questions_per_competency, config.seed)
+    qrng = np.random.default_rng([config.seed, 3])
+    return questions.assign(
+        difficulty=np.round(qrng.normal(0, 0.15, len(questions)), 4),
+        rater_noise=np.round(qrng.uniform(*config.rater_noise_sd, len(questions)), 4),
+    )
+
+
+def rater_severities(config: CohortConfig, dictionary: CompetencyDictionary) -> dict[str, list[tuple[str, float]]]:
+    """Per role, the ``raters_per_role`` raters' ids and severities (rating points), as drawn for ``config.seed``."""
+    rater_rng = np.random.default_rng([config.seed, 5])
+    return {
+        role: [(f"R-{role}-{j + 1:02d}", float(rater_rng.normal(0, config.rater_severity_sd))) for j in range(config.raters_per_role)]
+        for role in dictionary.roles
+    }
+
+
+def demographic_missing_rates(config: CohortConfig) -> dict[str, float]:
+    """Per audit attribute, the share of candidates whose value is left empty (unknown)."""
+    miss_rng = np.random.default_rng([config.seed, 9])
+    return {a: float(miss_rng.uniform(*config.demographic_missing)) for a in ("gender", "age_band", "hukou_type", "home_province", "ethnicity", "school_tier", "disability")}
+
+
 def _stable(text: str) -> int:
     """A process-independent integer for seeding (``hash()`` is salted per process)."""
     import zlib
@@ -139,7 +165,7 @@ class _Writer:
         if frame.empty and self.rows:
             return
         if self.fmt == "csv":
-            frame.to_csv(self.path, mode="a" if self.rows else "w", header=not self.rows, index=False, encoding="utf-8", lineterminator="\n")
+            write_csv_safe(frame, self.path, encoding="utf-8", append=bool(self.rows))  # RFC 4180, formulas neutralised
         else:
             table = pa.Table.from_pandas(frame, preserve_index=False, schema=self._schema)
             if self._pq is None:
@@ -261,22 +287,17 @@ def generate_cohort(
     writers = {n: _Writer(p, fmt) for n, p in files.items()}
     writers.update({n: _Writer(p, "parquet") for n, p in truth_files.items()})
 
+    from ._outcomes import OutcomeCollector  # imported here: _outcomes builds on this module's rating functions
+
     weights = _true_weights(dictionary, config.seed)
-    questions = generate_questions(dictionary, config.questions_per_competency, config.seed)
-    qrng = np.random.default_rng([config.seed, 3])
-    questions_meta = questions.assign(
-        difficulty=np.round(qrng.normal(0, 0.15, len(questions)), 4),
-        rater_noise=np.round(qrng.uniform(*config.rater_noise_sd, len(questions)), 4),
-    )
+    questions_meta = question_parameters(config, dictionary)
+    questions = questions_meta.drop(columns=["difficulty", "rater_noise"])
+    outcomes = OutcomeCollector(config, dictionary, weights)
     try:
         _employees(config, dictionary, weights, writers)
         writers["questions"].write(questions)
         writers["wecom_recipients"].write(_wecom_recipients(config.seed, dictionary, lang))
-        rater_rng = np.random.default_rng([config.seed, 5])
-        raters = {
-            role: [(f"R-{role}-{j + 1:02d}", float(rater_rng.normal(0, config.rater_severity_sd))) for j in range(config.raters_per_role)]
-            for role in dictionary.roles
-        }
+        raters = rater_severities(config, dictionary)
         by_role_comp = {k: g for k, g in questions_meta.groupby(["role_id", "competency_id"], sort=False)}
         role_ids = list(dictionary.roles)
         role_p = np.array([ROLE_WEIGHTS.get(r, 1.0) for r in role_ids])
@@ -294,8 +315,7 @@ def generate_cohort(
 
             iterator = tqdm(iterator, desc="synth", unit="chunk")
         serial = 0
-        miss_rng = np.random.default_rng([config.seed, 9])
-        missing_rates = {a: float(miss_rng.uniform(*config.demographic_missing)) for a in ("gender", "age_band", "hukou_type", "home_province", "ethnicity", "school_tier", "disability")}
+        missing_rates = demographic_missing_rates(config)
         for chunk in iterator:
             rng = np.random.default_rng([config.seed, 13, chunk])
             n = min(config.chunk_candidates, config.n_candidates - chunk * config.chunk_candidates)
@@ -379,12 +399,21 @@ def generate_cohort(
                         for (rater_id, _), value in zip(pair, values):
                             ratings.append((answer_id, rater_id, 1 if status == "no_response" else int(value)))
                         truth.append((answer_id, level, round(float(u), 5), plan_moves, traps, noise, has_dialect, round(shift, 5), phrasing))
-            writers["answers"].write(pd.DataFrame(answers, columns=["answer_id", "candidate_id", "question_id", "status", "answer_text"]))
-            writers["ratings"].write(pd.DataFrame(ratings, columns=["answer_id", "rater_id", "rating"]))
+            answers_frame = pd.DataFrame(answers, columns=["answer_id", "candidate_id", "question_id", "status", "answer_text"])
+            ratings_frame = pd.DataFrame(ratings, columns=["answer_id", "rater_id", "rating"])
+            latent_frame = pd.DataFrame(latent, columns=["candidate_id", "competency_id", "theta"])
+            writers["answers"].write(answers_frame)
+            writers["ratings"].write(ratings_frame)
             writers["truth_answers"].write(
                 pd.DataFrame(truth, columns=["answer_id", "level", "u", "moves", "traps", "noise", "dialect", "rater_shift", "phrasing"])
             )
-            writers["truth_candidate_latent"].write(pd.DataFrame(latent, columns=["candidate_id", "competency_id", "theta"]))
+            writers["truth_candidate_latent"].write(latent_frame)
+            outcomes.add_chunk(cand[["candidate_id", "role_id"]], latent_frame, answers_frame[["answer_id", "candidate_id"]], ratings_frame)
+        # later outcomes of the candidates the legacy process hires (bank-visible table + truth), see _outcomes.py
+        writers["outcomes"] = _Writer(out_dir / f"outcomes.{ext}", fmt)
+        outcome_truth = outcomes.finish(
+            writers["outcomes"], out_dir / "truth", questions_meta=questions_meta, raters=raters, missing_rates=missing_rates
+        )
     finally:
         for w in writers.values():
             w.close()
@@ -409,8 +438,11 @@ def generate_cohort(
         "questions": questions_meta[["question_id", "difficulty", "rater_noise"]].to_dict(orient="records"),
         "rows": {n: w.rows for n, w in writers.items()},
         "phrasing": {"b_share": config.phrasing_b_share, "candidates_b": n_phrasing_b, "candidates_a": config.n_candidates - n_phrasing_b},
+        "outcomes": outcome_truth,
     }
     (out_dir / "truth" / "truth.json").write_text(json.dumps(truth_doc, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
+    files["outcomes"] = writers["outcomes"].path
+    names.append("outcomes")
     return CohortSummary(out_dir=out_dir, files=files, rows={n: writers[n].rows for n in names}, config=config)
 
 

@@ -198,8 +198,8 @@ def read_events_csv(path: str | Path) -> tuple[list[tuple[int, StageEvent]], "pd
         eid = get("event_id") or event_id_for("csv", ref, stage, when, get("actor"))
         events.append((line, StageEvent(event_id=eid[:64], candidate_ref=ref, to_stage=stage, source="csv", occurred_at=when,
                                         actor=get("actor"), note=get("note"))))
-    for b in raw.malformed:
-        bad.append({"row": b[0], "candidate_ref": None, "to_stage": None, "outcome": "rejected", "reason": "bad_row", "detail": b[1]})
+    for problem in raw.problems:  # records the reader could not take (broken quoting, undecodable bytes …)
+        bad.append({"row": problem.row, "candidate_ref": None, "to_stage": None, "outcome": "rejected", "reason": "bad_row", "detail": problem.code})
     return events, pd.DataFrame(bad, columns=["row", "candidate_ref", "to_stage", "outcome", "reason", "detail"])
 
 

@@ -7,6 +7,7 @@ Help and output come from the message catalog (``wecom.cli.*``, ``wecom.out.*``)
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import logging
 import sys
@@ -73,13 +74,14 @@ def resolve_db(run: str | None, db: str | None) -> tuple[str, Path | None]:
     return f"sqlite:///{path.resolve()}", run_dir
 
 
-def _reexport_hook():
-    """The export stage's re-export function, if installed (``workbench.export.reexport_stage_changes``)."""
+def _reexport_hook(db: str):
+    """The export's re-export of applied stage changes into the staging tables of ``db`` (the outbox's database)."""
     try:
         module = importlib.import_module("workbench.export")
     except ImportError:
         return None
-    return getattr(module, "reexport_stage_changes", None)
+    hook = getattr(module, "reexport_stage_changes", None)
+    return None if hook is None else functools.partial(hook, db=db)
 
 
 def format_report(report, lang: str) -> str:
@@ -132,7 +134,7 @@ def cmd_callback(args: argparse.Namespace, lang: str) -> int:
     if args.callback_command not in ("serve", "csv"):
         raise ConfigurationError("workbench callback needs an action: serve or csv")
     db, _ = resolve_db(args.run, args.db)
-    ledger = StageLedger(db, reexport=_reexport_hook(), lang=lang)
+    ledger = StageLedger(db, reexport=_reexport_hook(db), lang=lang)
     ledger.retry_reexports()
     if args.callback_command == "csv":
         result = import_events_csv(args.file, ledger)

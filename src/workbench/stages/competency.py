@@ -1,66 +1,84 @@
-"""Library side of the ``01_competency_model`` notebook."""
+"""Stage 01 — competency model: which competencies separate high performers, per role, from EHR data.
+
+Per role: effect sizes (Cohen's d, high performers vs the rest) with bootstrap intervals and a non-negative lasso
+(penalty by cross-validation, one-standard-error rule) with selection stability. Data-derived weights and the
+dictionary become a versioned ``competency_model.json``; HR can pin or override weights; roles with too few
+employees get equal weights and a warning.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..intake import load_accepted
+from .._tabular import write_csv_safe
+from ..competency import DIMENSION_NAMES
+from ..competency.model import CompetencyModel, build_competency_model
+from ..i18n import label, t
 from ..pipeline import StageContext
-from .dictionary import DIMENSION_NAMES, load_dictionary
-from .model import CompetencyModel, build_competency_model
+from ..reports import Report, setup_matplotlib
+from ._base import StageDef, StageParams, param
 
-__all__ = ["run_competency_stage", "weights_heatmap", "effect_plot", "truth_recovery", "recovery_table"]
+__all__ = ["Params", "Result", "run", "report", "STAGE"]
 
 
-def run_competency_stage(
-    stage: StageContext,
-    *,
-    high_performer_grade: int = 4,
-    n_bootstrap: int = 200,
-    min_employees: int = 100,
-    min_stability: float = 0.7,
-    pinned_weights: dict | None = None,
-    seed: int = 7,
-) -> CompetencyModel:
-    intake_dir = stage.upstream("00_intake")
-    tables = load_accepted(intake_dir)
-    info = json.loads((intake_dir / "dictionary.json").read_text(encoding="utf-8"))
-    dictionary = load_dictionary(info["path"])
-    for name in ("employees", "employee_competencies"):
-        stage.record_input(intake_dir / f"{name}.parquet", role="table")
+@dataclass(frozen=True)
+class Params(StageParams):
+    high_performer_grade: int = param(4, "performance_grade at or above which an employee counts as a high performer")
+    n_bootstrap: int = param(40, "bootstrap resamples for confidence intervals and stability")
+    min_employees: int = param(50, "below this many employees a role gets equal weights and a warning")
+    min_stability: float = param(0.7, "a competency must be selected in this share of resamples to get data weight")
+    pinned_weights: dict = param({}, 'fixed weights, e.g. {"compliance_awareness": 0.15} or {"teller.customer_first": 0.2}')
+    seed: int = param(7, "random seed")
+
+
+@dataclass
+class Result:
+    model: CompetencyModel
+    recovery: pd.DataFrame | None
+
+
+def run(ctx: StageContext, params: Params) -> Result:
+    tables = ctx.tables
     model = build_competency_model(
-        tables["employees"],
-        tables["employee_competencies"],
-        dictionary,
-        high_performer_grade=high_performer_grade,
-        n_bootstrap=n_bootstrap,
-        min_employees=min_employees,
-        min_stability=min_stability,
-        pinned_weights=pinned_weights,
-        seed=seed,
-        progress=False,  # papermill shows per-cell progress; a bar inside the kernel would end up in the report
+        tables["employees"], tables["employee_competencies"], ctx.dictionary, high_performer_grade=params.high_performer_grade,
+        n_bootstrap=params.n_bootstrap, min_employees=params.min_employees, min_stability=params.min_stability,
+        pinned_weights=params.pinned_weights or None, seed=params.seed, progress=False,
     )
-    model.save(stage.path("competency_model.json"))
-    model.estimates.to_csv(stage.path("estimates.csv"), index=False)
+    model.save(ctx.path("competency_model.json"))
+    write_csv_safe(model.estimates, ctx.path("estimates.csv"))
     metrics = {"version": model.version, "roles_estimated": int(model.roles["estimated"].sum()), "roles_total": len(model.roles)}
     for r in model.roles.itertuples():
         metrics[f"{r.role_id}.n"] = int(r.n)
         metrics[f"{r.role_id}.r2_cv"] = None if pd.isna(r.r2) else round(float(r.r2), 4)
-    recovery = truth_recovery(model, stage.run_dir)
+    recovery = truth_recovery(model, ctx.run_dir)
     if recovery is not None:
-        recovery.to_csv(stage.path("truth_recovery.csv"), index=False)
+        write_csv_safe(recovery, ctx.path("truth_recovery.csv"))
         for r in recovery.itertuples():
             metrics[f"{r.role_id}.truth_spearman"] = None if pd.isna(r.spearman) else round(float(r.spearman), 4)
         applies = recovery[recovery["bar_applies"]]
         if len(applies):
             metrics["truth_spearman_min_n200"] = round(float(applies["spearman"].min()), 4)
-    stage.publish_metrics(metrics)
-    stage.finish()
-    return model
+    ctx.publish_metrics(metrics)
+    return Result(model=model, recovery=recovery)
+
+
+def report(result: Result, lang: str = "zh") -> Report:
+    model = result.model
+    rep = Report(t("stage.01_competency_model", lang), lang)
+    rep.paragraph(t("s01.intro", lang)).html(model._repr_html_())
+    rep.heading(t("s01.h.weights", lang)).figure(weights_heatmap(model, lang=lang))
+    if result.recovery is not None:
+        rep.heading(t("s01.h.truth", lang)).paragraph(t("s01.truth_note", lang)).table(recovery_table(result.recovery, lang=lang))
+    rep.heading(t("s01.h.roles", lang)).paragraph(t("s01.roles_note", lang))
+    for role_id in model.roles["role_id"]:
+        rep.heading(model.dictionary.roles[role_id].name if lang == "zh" else model.dictionary.roles[role_id].name_en, level=3)
+        rep.figure(effect_plot(model, role_id, lang=lang)).table(model.comparison_table(role_id))
+    return rep
 
 
 def truth_recovery(model: CompetencyModel, run_dir: Path) -> pd.DataFrame | None:
@@ -99,8 +117,6 @@ def weights_heatmap(model: CompetencyModel, *, lang: str = "zh"):
     """Roles × competencies, final weights; empty cells: competency not in the role's model."""
     import matplotlib.pyplot as plt
 
-    from ..reports import setup_matplotlib
-
     setup_matplotlib()
     d = model.dictionary
     comps = [c for c in d.competencies]
@@ -125,8 +141,6 @@ def weights_heatmap(model: CompetencyModel, *, lang: str = "zh"):
 def effect_plot(model: CompetencyModel, role_id: str, *, lang: str = "zh"):
     """Effect sizes (Cohen's d, high performers vs the rest) with bootstrap 95% CIs for one role."""
     import matplotlib.pyplot as plt
-
-    from ..reports import setup_matplotlib
 
     setup_matplotlib()
     d = model.dictionary
@@ -159,3 +173,6 @@ def recovery_table(recovery: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
             ("模型找到的" if lang == "zh" else "Found"): recovery["found_drivers"],
         }
     )
+
+
+STAGE = StageDef("01_competency_model", Params, run, report, requires=("00_intake",))

@@ -1,0 +1,167 @@
+"""Advisory flags: answers the machine should not score on its own.
+
+Operational automated scoring does not trust a content model with every response: ETS e-rater returns
+"advisories" (too brief, excessive length, restatement of the prompt, reuse of language, unexpected topic …) and
+IntelliMetric "non-scorables" that send a response to human readers instead of scoring it (a few per cent of
+responses in practice). The scorer does the same. Every flag is computed from the answer itself and from what
+the training answers looked like, never from a word list tuned to one cohort:
+
+==================  ==========================================================================================
+code                fires when
+==================  ==========================================================================================
+too_short           fewer non-blank characters than ``max(10, r × median)``, the median of the training answers to
+                    the same question (its competency, or all answers, when the question has fewer than 30) and
+                    ``r`` the 0.5th percentile of length ÷ median over all training answers
+too_long            more than 1.25 × the 99.5th percentile of that ratio × the median (the scorer never saw such)
+repetition          the share of repeated 4-character shingles exceeds ``max(0.35, 99.5th percentile)``
+keyword_stuffing    dictionary terms and evidence phrases cover more of the text than ``max(0.5, 99.5th pct)``
+copied_question     more than half of the answer's shingles come from the question text
+copied_rubric       more than half of the answer's shingles come from the competency's rubric wording (BARS,
+                    indicators): a candidate reciting the level-5 anchor
+non_chinese         fewer than half of the letters are Chinese characters (an English or pinyin answer)
+off_topic           TF-IDF cosine to the centroid of the training answers to the same question (competency,
+                    all) below the same key's median leave-one-out similarity × the 0.5th percentile of that
+                    ratio over all training answers
+==================  ==========================================================================================
+
+``route`` is ``human`` when any flag fires, else ``machine``. The percentile thresholds fire on about 0.5 % of
+answers like the training answers each; the rate on genuine answers is reported by the scoring stage.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+__all__ = ["ADVISORIES", "ROUTES", "fit_advisories", "apply_advisories", "join_codes"]
+
+ADVISORIES = ("too_short", "too_long", "repetition", "keyword_stuffing", "copied_question", "copied_rubric", "non_chinese", "off_topic")
+ROUTES = ("machine", "human")
+_QUANTILE_LOW, _QUANTILE_HIGH = 0.005, 0.995
+_MIN_ANSWERS = 30  # answers a question (or competency) needs before it gets thresholds of its own
+_CENTROID_TERMS = 2_000  # terms kept per centroid (the rest carry little weight and would bloat the model file)
+_FLOORS = {"too_short": 10.0, "repetition": 0.35, "keyword_stuffing": 0.5}
+_COPY_SHARE = 0.5
+_MIN_HAN_SHARE = 0.5
+
+
+def _key_columns(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    question = frame["question_id"].astype(str).to_numpy() if "question_id" in frame.columns else np.full(len(frame), "")
+    question = np.where(pd.isna(frame["question_id"]).to_numpy() if "question_id" in frame.columns else True, "", question)
+    return question.astype(object), frame["competency"].astype(str).to_numpy().astype(object)
+
+
+def _resolve_keys(frame: pd.DataFrame, known: dict[str, int]) -> np.ndarray:
+    """Per answer: the index of its question's entry, else its competency's, else the global one ("")."""
+    question, competency = _key_columns(frame)
+    out = np.empty(len(frame), dtype=np.int64)
+    for i, (q, c) in enumerate(zip(question, competency)):
+        out[i] = known.get(f"q:{q}", known.get(f"c:{c}", known[""])) if q else known.get(f"c:{c}", known[""])
+    return out
+
+
+def _groups(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Rows per key: every question and competency with enough answers, and "" (all answers)."""
+    question, competency = _key_columns(frame)
+    groups: dict[str, np.ndarray] = {"": np.arange(len(frame))}
+    for prefix, values in (("c:", competency), ("q:", question)):
+        codes, inverse = np.unique(values.astype(str), return_inverse=True)
+        counts = np.bincount(inverse, minlength=len(codes))
+        for j, code in enumerate(codes):
+            if code and counts[j] >= _MIN_ANSWERS:
+                groups[prefix + code] = np.flatnonzero(inverse == j)
+    return groups
+
+
+def fit_advisories(stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matrix) -> dict:
+    """Thresholds and topic centroids learnt from the training answers (a plain dict, stored in the scorer).
+
+    ``words``: the answers' L2-normalised TF-IDF word block (what the scorer sees), one row per answer. Length and
+    topic thresholds are per question (or competency): the key's median times a ratio whose percentile is taken
+    over all training answers of that level at once — a 0.5th percentile of 40 answers would just be their minimum.
+    """
+    groups = _groups(frame)
+    keys = list(groups)
+    chars = stats["chars"].to_numpy(float)
+    width = words.shape[1]
+    squares = words.multiply(words).tocsr()
+    centroids, length_median, topic_median, level = [], [], [], []
+    ratios: dict[str, tuple[list, list]] = {"q": ([], []), "c": ([], []), "": ([], [])}  # level → (length ratios, topic ratios)
+    for k in keys:
+        rows = groups[k]
+        sub = words[rows]
+        columns, inverse = np.unique(sub.indices, return_inverse=True)
+        total = np.bincount(inverse, weights=sub.data, minlength=len(columns))
+        top = np.argsort(-total, kind="stable")[:_CENTROID_TERMS]
+        top = top[total[top] > 0]
+        keep_cols, keep_vals = columns[top], total[top]
+        zeros = np.zeros(len(top), dtype=np.int64)
+        summed = sp.csr_matrix((keep_vals, (keep_cols, zeros)), shape=(width, 1))
+        indicator = sp.csr_matrix((np.ones(len(top)), (keep_cols, zeros)), shape=(width, 1))
+        norm_sq = float(keep_vals @ keep_vals)
+        dot = np.asarray((sub @ summed).todense()).ravel()  # x·S
+        kept = np.asarray((squares[rows] @ indicator).todense()).ravel()  # ‖x restricted to the kept terms‖²
+        rest = np.sqrt(np.maximum(norm_sq - 2 * dot + kept, 1e-12))
+        loo = (dot - kept) / rest  # each answer (norm 1) against the centroid of the others, as predict measures it
+        norm = np.sqrt(norm_sq) or 1.0
+        centroids.append(sp.csr_matrix((keep_vals / norm, (zeros, keep_cols)), shape=(1, width)))
+        length_median.append(max(float(np.median(chars[rows])), 1.0))
+        topic_median.append(max(float(np.median(loo)), 1e-6))
+        level.append(k[:1] if k else "")
+        ratios[level[-1]][0].append(chars[rows] / length_median[-1])
+        ratios[level[-1]][1].append(loo / topic_median[-1])
+    length_median, topic_median = np.array(length_median), np.array(topic_median)
+    # the ratio percentiles per level: an answer to an unseen question is compared with its competency's centroid,
+    # which fits every answer less closely than the question's own centroid does
+    bounds = {}
+    for lvl, (lengths, topics) in ratios.items():
+        if lengths:
+            lengths, topics = np.concatenate(lengths), np.concatenate(topics)
+            bounds[lvl] = (*np.quantile(lengths, [_QUANTILE_LOW, _QUANTILE_HIGH]), float(np.quantile(topics, _QUANTILE_LOW)))
+    low, high, topic_low = (np.array([bounds[lvl][i] for lvl in level]) for i in range(3))
+    repeat = stats["repeat_share"].to_numpy(float)
+    cover = stats["term_cover"].to_numpy(float)
+    return {
+        "keys": keys,
+        "length_low": np.maximum(_FLOORS["too_short"], low * length_median),
+        "length_high": 1.25 * high * length_median,
+        "topic_low": topic_low * topic_median,
+        "level": level,
+        "centroids": sp.vstack(centroids, format="csr"),
+        "repeat_max": max(_FLOORS["repetition"], float(np.quantile(repeat, _QUANTILE_HIGH))),
+        "stuffing_max": max(_FLOORS["keyword_stuffing"], float(np.quantile(cover, _QUANTILE_HIGH))),
+        "copy_share": _COPY_SHARE,
+        "min_han_share": _MIN_HAN_SHARE,
+        "trained_on": len(frame),
+    }
+
+
+def apply_advisories(state: dict, stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matrix) -> pd.DataFrame:
+    """One row per answer: ``advisories`` (codes joined by ";", empty when none), ``route`` and the similarity."""
+    index = {k: i for i, k in enumerate(state["keys"])}
+    key = _resolve_keys(frame, index)
+    centroids = state["centroids"]
+    similarity = np.zeros(len(frame))
+    order = np.argsort(key, kind="stable")
+    bounds = np.flatnonzero(np.diff(key[order])) + 1
+    for rows in np.split(order, bounds) if len(order) else []:  # answers grouped by the centroid they are compared with
+        similarity[rows] = np.asarray((words[rows] @ centroids[key[rows[0]]].T).todense()).ravel()
+    chars = stats["chars"].to_numpy(float)
+    flags = {
+        "too_short": chars < state["length_low"][key],
+        "too_long": chars > state["length_high"][key],
+        "repetition": stats["repeat_share"].to_numpy(float) > state["repeat_max"],
+        "keyword_stuffing": stats["term_cover"].to_numpy(float) > state["stuffing_max"],
+        "copied_question": np.nan_to_num(stats["question_overlap"].to_numpy(float), nan=0.0) > state["copy_share"],
+        "copied_rubric": np.nan_to_num(stats["rubric_overlap"].to_numpy(float), nan=0.0) > state["copy_share"],
+        "non_chinese": (stats["han_share"].to_numpy(float) < state["min_han_share"]) & (chars > 0),
+        "off_topic": similarity < state["topic_low"][key],
+    }
+    matrix = np.column_stack([flags[a] for a in ADVISORIES])
+    codes = [join_codes(row) for row in matrix]
+    return pd.DataFrame({"advisories": codes, "route": np.where(matrix.any(axis=1), "human", "machine"), "topic_similarity": similarity})
+
+
+def join_codes(row) -> str:
+    return ";".join(code for code, on in zip(ADVISORIES, row) if on)
