@@ -17,7 +17,7 @@ from workbench.intake import resolve_sources, run_intake
 from workbench.scoring._featurize import _FLAG, _GOLDEN, _STEP, AnswerFeaturizer, _Lexicon, _Windows, _word_hash
 from workbench.scoring._lexicon import CUE_LISTS, NEG_AFTER, NEG_BEFORE, NUMBER, SITUATION_SPAN
 from workbench.scoring._tokenize import raw_cutter
-from workbench.scoring.stage import answer_dataset
+from workbench.scoring import answer_dataset
 
 TERMINATORS = "。！？!?；;\n"
 CLAUSE_MARKS = "\x00，。；！？,.;!?\n、：:"
@@ -91,6 +91,7 @@ class Oracle:
         moves["situation"] += sum(len(SITUATION_SPAN.findall(s)) for s in kept)
         moves["quantified"] = sum(len(NUMBER.findall(s)) for s in kept)
         moves["domain_terms"] = len({w for w in self.flagged["domain"] for s in kept if w in s})
+        moves["star_complete"] = sum(moves[k] > 0 for k in ("situation", "task", "action_steps", "result")) / 4.0
         out.update(moves)
         row = self.row(comp)
         pos = [w for w, on in zip(self.fz.lexicon_, self.fz.evidence_pos_[row]) if on]
@@ -122,7 +123,7 @@ class Oracle:
         return sorted(columns)
 
     def word_columns(self, relevant_text: str) -> list[int]:
-        tokens = [t for t in raw_cutter(self.fz.tokenizer)(relevant_text) if not t.isspace()]
+        tokens = [t for t in raw_cutter(self.fz.tokenizer, tuple(self.fz.user_words_))(relevant_text) if not t.isspace()]
         hashes = [_word_hash(t) for t in tokens]
         columns = [self.column(h) for h in hashes]
         for n in range(2, self.fz.word_ngram_max + 1):
@@ -149,12 +150,13 @@ def answers(fair_cohort):
 
 @pytest.fixture(scope="module")
 def featurizer(answers):
-    return AnswerFeaturizer(hash_bits=16).fit(answers)
+    # the oracle defines the optional relevance filter too; with it off every non-blank sentence counts
+    return AnswerFeaturizer(hash_bits=16, relevance_filter=True).fit(answers)
 
 
 def test_counts_and_relevance_equal_the_per_answer_oracle(featurizer, answers):
     oracle = Oracle(featurizer)
-    analysis = featurizer._analyse(answers, text=False)
+    analysis = featurizer.featurize(answers)
     kept = featurizer.relevant_sentence_counts(answers)
     names = featurizer._dense_names()
     cap = featurizer.cap
@@ -162,6 +164,8 @@ def test_counts_and_relevance_equal_the_per_answer_oracle(featurizer, answers):
         want = oracle.features(text, comp)
         got = dict(zip(names, analysis.dense[i]))
         assert analysis.relevant_sentences[i] == want["n_relevant"], (i, text)
+        assert got["relevant:n_relevant"] == pytest.approx(np.log1p(min(want["n_relevant"], 12)))
+        assert got["bei:star_complete"] == want["star_complete"], (i, text)
         assert kept[i] == want["n_relevant"]
         for name in ("first_person_actions", "quantified", "situation", "task", "action_steps", "result", "reflection", "hedges",
                      "generic_claims", "domain_terms"):
@@ -175,12 +179,15 @@ def test_counts_and_relevance_equal_the_per_answer_oracle(featurizer, answers):
 def test_hashed_ngrams_equal_the_oracle(featurizer, answers):
     oracle = Oracle(featurizer)
     subset = answers.iloc[:120]
-    analysis = featurizer._analyse(subset)
+    analysis = featurizer.featurize(subset)
     for group, make in (("chars", oracle.char_columns), ("words", oracle.word_columns)):
-        doc, column = analysis.text[group]
+        tf = analysis.text[group].tocsr()  # sublinear term frequency 1 + ln(count)
         for i, (text, comp) in enumerate(zip(subset["answer"], subset["competency"])):
             want = make(oracle.features(text, comp)["relevant_text"])
-            assert sorted(column[doc == i].tolist()) == want, (group, i, text)
+            row = tf.getrow(i)
+            counts = np.rint(np.exp(row.data - 1.0)).astype(int)
+            got = sorted(np.repeat(row.indices, counts).tolist())
+            assert got == want, (group, i, text)
 
 
 def test_rows_do_not_depend_on_their_batch(featurizer, answers):
@@ -199,6 +206,17 @@ def test_padding_and_negation_move_features_the_right_way(featurizer):
     a, b = featurizer.transform(pd.DataFrame({"answer": [base, padded], "competency": ["compliance"] * 2})).toarray()
     assert np.array_equal(a, b)  # the padding sentences are not relevant: nothing changes
 
+
+def test_without_the_filter_every_non_blank_sentence_counts_and_padding_is_measured(answers):
+    reader = AnswerFeaturizer(hash_bits=16).fit(answers)  # the default reads the whole answer
+    base = "我先核实了客户身份，又请同事双人复核，没有违规操作。"
+    padded = base + "周末我喜欢去公园跑步。天气好的时候还会骑车。" * 3
+    features = reader.featurize(pd.DataFrame({"answer": [base, padded, "  \n ", "第一句。\n\n第二句！"], "competency": ["compliance"] * 4}))
+    assert features.relevant_sentences.tolist() == [1, 7, 0, 2]
+    a, b = reader.transform(features).toarray()[:2]
+    assert not np.array_equal(a, b)  # the padding is read …
+    share = features.stats["irrelevant_share"].to_numpy()
+    assert share[0] == 0.0 and share[1] > 0.5  # … and measured, for the off-topic advisory
 
 def test_lexicon_matcher_finds_every_occurrence():
     rng = np.random.default_rng(0)

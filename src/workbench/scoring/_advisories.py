@@ -19,9 +19,9 @@ copied_question     more than half of the answer's shingles come from the questi
 copied_rubric       more than half of the answer's shingles come from the competency's rubric wording (BARS,
                     indicators): a candidate reciting the level-5 anchor
 non_chinese         fewer than half of the letters are Chinese characters (an English or pinyin answer)
-off_topic           TF-IDF cosine to the centroid of the training answers to the same question (competency,
-                    all) below the same key's median leave-one-out similarity × the 0.5th percentile of that
-                    ratio over all training answers
+off_topic           TF-IDF cosine to the centroid of the training answers rated at or above the median to the
+                    same question (competency, all) below that key's median leave-one-out similarity × the 0.5th
+                    percentile of that ratio over all such training answers
 ==================  ==========================================================================================
 
 ``route`` is ``human`` when any flag fires, else ``machine``. The percentile thresholds fire on about 0.5 % of
@@ -74,14 +74,18 @@ def _groups(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return groups
 
 
-def fit_advisories(stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matrix) -> dict:
+def fit_advisories(stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matrix, y=None) -> dict:
     """Thresholds and topic centroids learnt from the training answers (a plain dict, stored in the scorer).
 
     ``words``: the answers' L2-normalised TF-IDF word block (what the scorer sees), one row per answer. Length and
     topic thresholds are per question (or competency): the key's median times a ratio whose percentile is taken
     over all training answers of that level at once — a 0.5th percentile of 40 answers would just be their minimum.
+    With ratings ``y`` the topic centroid and its threshold come from the answers rated at or above the median
+    (what an on-topic answer to the question looks like); a weak answer is often weak because it drifts off the
+    question, so it must not widen the band an essay on something else can hide in.
     """
     groups = _groups(frame)
+    on_topic = np.ones(len(frame), dtype=bool) if y is None else np.asarray(y, dtype=float) >= np.nanmedian(np.asarray(y, dtype=float))
     keys = list(groups)
     chars = stats["chars"].to_numpy(float)
     width = words.shape[1]
@@ -89,7 +93,9 @@ def fit_advisories(stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matri
     centroids, length_median, topic_median, level = [], [], [], []
     ratios: dict[str, tuple[list, list]] = {"q": ([], []), "c": ([], []), "": ([], [])}  # level → (length ratios, topic ratios)
     for k in keys:
-        rows = groups[k]
+        every = rows = groups[k]
+        if on_topic[rows].sum() >= min(_MIN_ANSWERS, len(rows)) // 2:
+            rows = rows[on_topic[rows]]
         sub = words[rows]
         columns, inverse = np.unique(sub.indices, return_inverse=True)
         total = np.bincount(inverse, weights=sub.data, minlength=len(columns))
@@ -106,10 +112,10 @@ def fit_advisories(stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matri
         loo = (dot - kept) / rest  # each answer (norm 1) against the centroid of the others, as predict measures it
         norm = np.sqrt(norm_sq) or 1.0
         centroids.append(sp.csr_matrix((keep_vals / norm, (zeros, keep_cols)), shape=(1, width)))
-        length_median.append(max(float(np.median(chars[rows])), 1.0))
+        length_median.append(max(float(np.median(chars[every])), 1.0))
         topic_median.append(max(float(np.median(loo)), 1e-6))
         level.append(k[:1] if k else "")
-        ratios[level[-1]][0].append(chars[rows] / length_median[-1])
+        ratios[level[-1]][0].append(chars[every] / length_median[-1])
         ratios[level[-1]][1].append(loo / topic_median[-1])
     length_median, topic_median = np.array(length_median), np.array(topic_median)
     # the ratio percentiles per level: an answer to an unseen question is compared with its competency's centroid,

@@ -31,13 +31,15 @@ Features (column blocks, in order):
   net evidence. Each phrase counts once per clause.
 * ``bei`` — first-person actions, quantities, STAR moves, reflection, hedges, empty self-praise, distinct domain
   terms and STAR completeness.
-* ``relevant`` — log(1 + number of counted sentences, capped at 12).
+* ``relevant`` — log(1 + number of job-tied sentences, capped at 12).
 
-Counts are capped (``cap``) and logged, never divided by length. By default every sentence counts. With
-``relevance_filter=True`` only sentences tied to the job count (banking vocabulary, a first-person action, an
-anchor word of the answer's competency, or "我" with a quantity or a STAR move): a defence against padding that
-also discards real content whose words the dictionary does not list, so it is an option for tuning, not the
-default. Hand-built features are standardised with the means and SDs of the training answers.
+Counts are capped (``cap``) and logged, never divided by length. A sentence is *job-tied* when it has banking
+vocabulary, a first-person action, an anchor word of the answer's competency, or "我" with a quantity or a STAR
+move. The hand-built blocks (evidence, bei, relevant) always count job-tied sentences only — they are defined by
+the dictionary's cue lists anyway, and counting them in appended anecdotes would let padding buy score. The
+n-gram blocks read every sentence by default; with ``relevance_filter=True`` they too read job-tied sentences
+only: a stronger defence against padding that also discards real content whose words the dictionary does not
+list, so it is an option for tuning, not the default. Hand-built features are standardised with the means and SDs of the training answers.
 
 The lexicon comes from the competency dictionary given to ``featurize``/``fit`` (the run's own dictionary) and is
 stored in the fitted featurizer, so a saved model keeps the dictionary it was trained with.
@@ -568,8 +570,11 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         content = ~separator & ~_IS_SPACE[points]
         relevant = on_topic if self.relevance_filter else np.bincount(sent_of[content], minlength=n_sent) > 0
         n_relevant = np.bincount(sent_doc[relevant], minlength=n)
-
-        kept = relevant[sent]
+        # the hand-built features count cues in job-tied sentences only, whatever the filter: padding with
+        # anecdotes ("我买了3本书") must not add quantities, STAR moves or sentences; the n-gram blocks read
+        # every counted sentence and are L2-normalised, so padding dilutes them instead of adding to them
+        n_on_topic = np.bincount(sent_doc[on_topic], minlength=n)
+        kept = on_topic[sent]
         doc = sent_doc[sent]
         cap = self.cap
         dense = []
@@ -580,7 +585,7 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
                 return np.bincount(doc[where & kept], minlength=n)
 
             def per_doc_sentences(sentences: np.ndarray) -> np.ndarray:
-                return np.bincount(sent_doc[sentences[relevant[sentences]]], minlength=n)
+                return np.bincount(sent_doc[sentences[on_topic[sentences]]], minlength=n)
 
             moves = {k: per_doc(has(k)) for k in ("situation", "task", "action_steps", "result", "reflection", "hedges", "generic_claims")}
             moves["situation"] = moves["situation"] + per_doc_sentences(span_sent)
@@ -592,7 +597,7 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
                 *(_cap(moves[k], cap) for k in ("situation", "task", "action_steps", "result", "reflection", "hedges", "generic_claims")),
                 _cap(np.bincount(term_docs, minlength=n), cap), star_complete,
             ]))
-        dense.append(np.log1p(np.minimum(n_relevant, _MAX_SENTENCES)).astype(np.float64)[:, None])
+        dense.append(np.log1p(np.minimum(n_on_topic, _MAX_SENTENCES)).astype(np.float64)[:, None])
 
         text: dict = {}
         if any(g in groups for g in TEXT_GROUPS):

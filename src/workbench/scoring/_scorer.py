@@ -211,7 +211,7 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         self.pipeline_ = Pipeline([("features", featurizer), ("model", regressor)])
         # the training answers' mean feature vector: the background of exact (interventional) SHAP values
         self.feature_means_ = sp.csr_matrix(matrix.mean(axis=0))
-        self.advisory_state_ = fit_advisories(features.stats, features.frame, featurizer.text_block(features, _topic_group(featurizer)))
+        self.advisory_state_ = fit_advisories(features.stats, features.frame, featurizer.text_block(features, _topic_group(featurizer)), y)
         self.n_features_in_ = features.frame.shape[1]
         self.feature_names_in_ = np.array(list(features.frame.columns), dtype=object)
         train_scores = np.clip(regressor.predict(matrix), self.y_min_, self.y_max_)

@@ -301,10 +301,17 @@ def _gaming(final: AnswerScorer, data: pd.DataFrame, scored: pd.DataFrame, quest
     frame = pd.DataFrame({"answer": probes["answer_text"], "competency": probes["competency_id"], "question_id": probes["question_id"],
                           "question_text": probes["question_id"].map(qtext)})
     result = final.score(frame)
-    middling = probes[probes["kind"] != "padded_strong"].drop_duplicates("question_id").set_index("question_id")["reference_answer_id"]
+    # the reference: a genuine middling answer's out-of-fold score; for padded_strong the same strong answer
+    # without the padding, scored by the same final model (padding must not add points)
     oof = scored.set_index("answer_id")["machine"]
+    padded = (probes["kind"] == "padded_strong").to_numpy()
+    reference = probes["reference_answer_id"].map(oof).to_numpy(dtype=float, copy=True)
+    if padded.any():
+        text = data.set_index("answer_id")["answer"]
+        strong = probes.loc[padded, "reference_answer_id"]
+        reference[padded] = final.predict(frame.loc[padded].assign(answer=strong.map(text).to_numpy()))
     probes = probes.assign(score=result["score"].to_numpy(), route=result["route"].to_numpy(), advisories=result["advisories"].to_numpy(),
-                           middling=probes["question_id"].map(middling).map(oof))
+                           middling=reference)
     probes["machine_high"] = (probes["route"] == "machine") & (probes["score"] > probes["middling"])
     summary = probes.groupby("kind").agg(probes=("probe_id", "size"), routed=("route", lambda r: float((r == "human").mean())),
                                          mean_score=("score", "mean"), mean_middling=("middling", "mean"), machine_high=("machine_high", "sum"),
