@@ -10,6 +10,7 @@ stage                  module                                what it does
 04_explanations        :mod:`workbench.stages.explain`       SHAP attributions, proxy check, feedback
 05_fairness_audit      :mod:`workbench.stages.fairness`      impact ratios, tests, mitigation, audit log
 06_export              :mod:`workbench.stages.export`        decisions, funnel, EHR export batch, staging, WeCom
+07_validity            :mod:`workbench.stages.validity`      predictive validity against post-hire outcomes
 =====================  ====================================  ============================================
 
 A notebook runs a stage as ``result = STAGE.execute(run_dir=..., lang=..., params=Params.from_namespace(globals()))``
@@ -20,11 +21,11 @@ from __future__ import annotations
 
 from ..errors import ConfigurationError
 from ._base import RESERVED_PARAMETERS, ParamSpec, StageDef, StageParams, param, parameters_cell
-from . import competency, explain, export, fairness, intake, questions, scoring
+from . import competency, explain, export, fairness, intake, questions, scoring, validity
 
 __all__ = ["STAGES", "RESERVED_PARAMETERS", "ParamSpec", "StageDef", "StageParams", "get_stage", "param", "parameters_cell", "stage_names"]
 
-STAGES: tuple[StageDef, ...] = (intake.STAGE, competency.STAGE, questions.STAGE, scoring.STAGE, explain.STAGE, fairness.STAGE, export.STAGE)
+STAGES: tuple[StageDef, ...] = (intake.STAGE, competency.STAGE, questions.STAGE, scoring.STAGE, explain.STAGE, fairness.STAGE, export.STAGE, validity.STAGE)
 
 
 def stage_names() -> list[str]:
