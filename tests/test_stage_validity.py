@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from workbench.fairness.audit import PROVINCE_REGION
 from workbench.pipeline import StageContext
 from workbench.stages import get_stage
 from workbench.stages import validity as stage
@@ -69,6 +70,7 @@ def test_report_in_english_has_no_chinese_outside_data(scratch_run):
     # data values (attribute categories such as 男/女, 城镇/农村, 35岁及以上) stay as the bank wrote them
     values = " ".join(str(v) for table in ("candidates", "outcomes") for column in ctx.tables[table].select_dtypes(exclude="number")
                       for v in pd.unique(ctx.tables[table][column].astype(str)))
+    values += " " + " ".join(PROVINCE_REGION.values())  # region: a category derived from home_province, like the others
     data_words = set(re.findall(r"[\u4e00-\u9fff]+", values))
     assert html and not chinese - data_words, sorted(chinese - data_words)[:10]
 
