@@ -21,7 +21,9 @@ copied_rubric       more than half of the answer's shingles come from the compet
 non_chinese         fewer than half of the letters are Chinese characters (an English or pinyin answer)
 off_topic           TF-IDF cosine to the centroid of the training answers rated at or above the median to the
                     same question (competency, all) below that key's median leave-one-out similarity × the 0.5th
-                    percentile of that ratio over all such training answers
+                    percentile of that ratio over all such training answers; or below a quarter of that median
+                    while the model scores the answer above the bottom third of the training ratings (an essay on something
+                    else picking up credit from stray n-grams; weak off-topic answers are left to their low score)
 ==================  ==========================================================================================
 
 ``route`` is ``human`` when any flag fires, else ``machine``. The percentile thresholds fire on about 0.5 % of
@@ -43,6 +45,8 @@ _MIN_ANSWERS = 30  # answers a question (or competency) needs before it gets thr
 _CENTROID_TERMS = 2_000  # terms kept per centroid (the rest carry little weight and would bloat the model file)
 _FLOORS = {"too_short": 10.0, "repetition": 0.35, "keyword_stuffing": 0.5}
 _COPY_SHARE = 0.5
+_FAR_OFF = 0.25  # a quarter of the similarity a typical well-rated answer to the question has
+_SCORE_GATE = 1 / 3  # … scored above the bottom third of the training ratings
 _MIN_HAN_SHARE = 0.5
 
 
@@ -133,6 +137,10 @@ def fit_advisories(stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matri
         "length_low": np.maximum(_FLOORS["too_short"], low * length_median),
         "length_high": 1.25 * high * length_median,
         "topic_low": topic_low * topic_median,
+        "topic_median": topic_median,
+        # an answer far off the question's well-rated answers that the model nonetheless scores above the middle
+        # is exactly what a human must see (an essay on something else picking up credit from stray n-grams)
+        "score_gate": float(np.nanquantile(np.asarray(y, dtype=float), _SCORE_GATE)) if y is not None else None,
         "level": level,
         "centroids": sp.vstack(centroids, format="csr"),
         "repeat_max": max(_FLOORS["repetition"], float(np.quantile(repeat, _QUANTILE_HIGH))),
@@ -143,8 +151,11 @@ def fit_advisories(stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matri
     }
 
 
-def apply_advisories(state: dict, stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matrix) -> pd.DataFrame:
-    """One row per answer: ``advisories`` (codes joined by ";", empty when none), ``route`` and the similarity."""
+def apply_advisories(state: dict, stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matrix, scores=None) -> pd.DataFrame:
+    """One row per answer: ``advisories`` (codes joined by ";", empty when none), ``route`` and the similarity.
+
+    ``scores`` (the model's scores of these answers) enables the second off-topic rule: similarity below
+    ``_FAR_OFF`` × the key's median while scoring above the bottom third of the training ratings."""
     index = {k: i for i, k in enumerate(state["keys"])}
     key = _resolve_keys(frame, index)
     centroids = state["centroids"]
@@ -164,6 +175,9 @@ def apply_advisories(state: dict, stats: pd.DataFrame, frame: pd.DataFrame, word
         "non_chinese": (stats["han_share"].to_numpy(float) < state["min_han_share"]) & (chars > 0),
         "off_topic": similarity < state["topic_low"][key],
     }
+    if scores is not None and state.get("score_gate") is not None and "topic_median" in state:
+        far_off = similarity < _FAR_OFF * state["topic_median"][key]
+        flags["off_topic"] |= far_off & (np.asarray(scores, dtype=float) > state["score_gate"])
     matrix = np.column_stack([flags[a] for a in ADVISORIES])
     codes = [join_codes(row) for row in matrix]
     return pd.DataFrame({"advisories": codes, "route": np.where(matrix.any(axis=1), "human", "machine"), "topic_similarity": similarity})

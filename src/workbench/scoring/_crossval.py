@@ -114,9 +114,9 @@ def cross_validate(scorer, features: AnswerFeatures, y, *, groups, group_name: s
             results.append((fold_alphas[0], regressor.predict(Xtr), regressor.predict(Xte), int(getattr(regressor, "n_iter_", 0) or 0)))
         group = "words" if "words" in ftr.text else "chars"
         advice = None
-        if len(fold_state) <= f:  # advisories once per fold
-            state = fit_advisories(ftr.stats, ftr.frame, featurizer.text_block(ftr, group))
-            advice = apply_advisories(state, fte.stats, fte.frame, featurizer.text_block(fte, group))
+        if len(fold_state) <= f:  # advisories fitted once per fold, applied once the fold's penalty (and scores) are known
+            state = fit_advisories(ftr.stats, ftr.frame, featurizer.text_block(ftr, group), y[train])
+            advice = (state, fte.stats, fte.frame, featurizer.text_block(fte, group))
         return results, advice
 
     for f, (train, test) in enumerate(splits):
@@ -158,8 +158,9 @@ def cross_validate(scorer, features: AnswerFeatures, y, *, groups, group_name: s
         scores.loc[test, "fold"] = f
         scores.loc[test, "machine"] = pte
         scores.loc[test, "machine_rating"] = (np.searchsorted(cuts, pte, side="left") + rating_scale[0]).astype(int)
-        scores.loc[test, "advisories"] = fold_state[f]["advice"]["advisories"].to_numpy()
-        scores.loc[test, "route"] = fold_state[f]["advice"]["route"].to_numpy()
+        advice = apply_advisories(*fold_state[f]["advice"], scores=pte)
+        scores.loc[test, "advisories"] = advice["advisories"].to_numpy()
+        scores.loc[test, "route"] = advice["route"].to_numpy()
         scores.loc[test, "alpha"] = alpha
     errors = np.column_stack([(test_pred[a] - y) ** 2 for a in grid])
     return CrossValidation(scores=scores, path=path, groups=group_name, alphas=np.array(grid), errors=errors)

@@ -253,8 +253,11 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         """Advisory flags per answer: ``advisories`` (codes joined by ";"), ``route`` (machine | human), similarity."""
         check_is_fitted(self, "advisory_state_")
         features = self._features_for_predict(X)
+        return self._advise(features, self._predict_features(features))
+
+    def _advise(self, features: AnswerFeatures, scores: np.ndarray) -> pd.DataFrame:
         featurizer = self.pipeline_.named_steps["features"]
-        return apply_advisories(self.advisory_state_, features.stats, features.frame, featurizer.text_block(features, _topic_group(featurizer)))
+        return apply_advisories(self.advisory_state_, features.stats, features.frame, featurizer.text_block(features, _topic_group(featurizer)), scores)
 
     def score(self, X) -> pd.DataFrame:
         """Everything a decision needs per answer: ``score``, ``rating``, ``advisories`` and ``route``.
@@ -264,7 +267,7 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "pipeline_")
         features = self._features_for_predict(X)
         scores = self._predict_features(features)
-        out = self.advise(features)
+        out = self._advise(features, scores)
         out.insert(0, "rating", self.rating_of(scores))
         out.insert(0, "score", scores)
         return out
