@@ -150,13 +150,11 @@ def _residual_weight(word, actors: frozenset) -> float:
     """Weight of an unmatched word, a canonical string or a (canonical, as written) pair: the lighter of the two
     forms' weights (如果 as written is a conjunction even though its group's first word 假设 is a verb)."""
     if isinstance(word, tuple):
-        if word[0] in actors or word[1] in actors:
+        if word[0] in actors or word[1] in actors or word[0] in _NEGATION or word[1] in _NEGATION:
             return W_ACTOR
         return min(_residual_weight(word[0], actors), _residual_weight(word[1], actors))
-    if word in actors:
+    if word in actors or word in _NEGATION:
         return W_ACTOR
-    if word in _NEGATION:
-        return W_CONTENT
     if word in _LIGHT:
         return W_LOW
     tag = _word_tags().get(word, "n")  # unknown words are mostly domain nouns
