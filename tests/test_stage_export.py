@@ -360,3 +360,42 @@ def test_rule_text_and_staging_url(tmp_path, monkeypatch):
     assert source == "run_sqlite" and url.endswith("artifacts/06_export/staging.sqlite")
     monkeypatch.setenv("WB_TEST_URL", "sqlite:////x/y.sqlite")
     assert stage.staging_url(tmp_path, "WB_TEST_URL") == ("sqlite:////x/y.sqlite", "environment")
+
+
+def test_inbound_wecom_events_move_the_staged_records_end_to_end(smoke, tmp_path, capsys):
+    """Issue 14: after a run, events arriving from WeCom (here the bank's CSV export of them, through the CLI) are
+    checked by the ledger, applied once, and re-exported into the run's staging tables — replays change nothing,
+    a move the hiring model forbids changes nothing, and the outbox database holds both."""
+    from workbench.cli import main
+
+    run = tmp_path / smoke.name
+    shutil.copytree(smoke, run)
+    url = _url(run)
+    staged = read_staging(url)["records"].set_index("candidate_ref")
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        ledger = pd.read_sql(sa.text("SELECT candidate_ref, stage FROM wecom_candidates"), conn).set_index("candidate_ref")["stage"]
+    engine.dispose()
+    waiting = [ref for ref in staged.index if staged.at[ref, "hiring_stage"] == "awaiting_hr_interview" and ledger.get(ref) == "awaiting_hr_interview"]
+    rejected = [ref for ref in staged.index if staged.at[ref, "hiring_stage"] == "rejected" and ref in ledger.index]
+    assert waiting and rejected, "the smoke run should have advanced and rejected candidates in both the records and the ledger"
+    advanced, refused = waiting[0], rejected[0]
+    events = tmp_path / "events.csv"
+    rows = ["candidate_ref,to_stage,occurred_at,actor,event_id,note",
+            f"{advanced},offer_sent,2026-11-20 10:00,hr_li,ev-1,电话通知",
+            f"{advanced},offer_sent,2026-11-20 10:00,hr_li,ev-1,重复推送",
+            f"{refused},onboarded,2026-11-21 10:00,hr_li,ev-2,跳步"]
+    events.write_bytes("\r\n".join(rows).encode("gbk"))  # the bank's export tool writes GBK with CRLF
+    assert main(["--lang", "en", "callback", "csv", str(events), "--run", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "3 read, 1 applied, 1 duplicate, 1 rejected" in out and "re-export: 0" in out
+    after = read_staging(url)["records"].set_index("candidate_ref")
+    assert after.at[advanced, "hiring_stage"] == "offer_sent" and after.at[advanced, "hiring_stage_updated_at"]
+    assert after.at[refused, "hiring_stage"] == "rejected"  # the forbidden jump changed nothing
+    untouched = [r for r in staged.index if r not in (advanced,)]
+    assert (after.loc[untouched, "hiring_stage"] == staged.loc[untouched, "hiring_stage"]).all()
+    # importing the same file again changes nothing
+    assert main(["--lang", "en", "callback", "csv", str(events), "--run", str(run)]) == 0
+    assert "0 applied" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(read_staging(url)["records"].set_index("candidate_ref").drop(columns=["hiring_stage_updated_at"], errors="ignore"),
+                                  after.drop(columns=["hiring_stage_updated_at"], errors="ignore"))
