@@ -273,7 +273,7 @@ def score_distribution_figure(
     """
     import matplotlib.pyplot as plt
 
-    from ..i18n import resolve_lang, t
+    from ..i18n import label, resolve_lang, t
     from ..reports import setup_matplotlib
 
     setup_matplotlib()
@@ -289,12 +289,11 @@ def score_distribution_figure(
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
     for c in attr.categories:
         vals = values[attr.labels == c]
-        label = t("fairness.fig.series", lang, category=c, n=len(vals))
-        ax.hist(vals, bins=edges, density=True, histtype="step", linewidth=1.6, label=label)
+        ax.hist(vals, bins=edges, density=True, histtype="step", linewidth=1.6, label=t("fairness.fig.series", lang, category=c, n=len(vals)))
     ax.axvline(median, color="black", linestyle="--", linewidth=1)
     n_unknown = int((~attr.known).sum())
-    ax.set_title(t("fairness.fig.title", lang, by=by) + (t("fairness.fig.unknown", lang, n=n_unknown) if n_unknown else ""))
-    ax.set_xlabel(t("fairness.fig.xlabel", lang, score=score, median=f"{median:.3g}"))
+    ax.set_title(t("fairness.fig.title", lang, by=label("fairness.attribute", by, lang)) + (t("fairness.fig.unknown", lang, n=n_unknown) if n_unknown else ""))
+    ax.set_xlabel(t("fairness.fig.xlabel", lang, score=label("fairness.score", score, lang), median=f"{median:.3g}"))
     ax.set_ylabel(t("fairness.fig.ylabel", lang))
     ax.legend(title=t("fairness.fig.legend", lang), fontsize=8)
     fig.tight_layout()
