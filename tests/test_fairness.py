@@ -738,21 +738,21 @@ def _rater_frame(machine_gap, n=400, seed=0):
 def test_scorer_vs_human_effect_labels():
     narrowed = scorer_vs_human(_rater_frame(0.1), by="hukou", machine="machine", human="human", reference="城镇", n_boot=200)
     row = narrowed.set_index("category").loc["农村"]
-    assert row["effect"] == EFFECT_NARROWED == "机器缩小了差距"
+    assert row["effect"] == EFFECT_NARROWED == "narrowed"
     assert row["human_smd"] < -0.6 and -0.3 < row["machine_smd"] < 0
     assert row["mean_diff"] == pytest.approx(0.4, abs=0.05)
     assert row["diff_ci_low"] < row["mean_diff"] < row["diff_ci_high"]
     widened = scorer_vs_human(_rater_frame(1.2), by="hukou", machine="machine", human="human", reference="城镇", n_boot=200)
-    assert widened.set_index("category").loc["农村", "effect"] == EFFECT_WIDENED == "机器扩大了差距"
+    assert widened.set_index("category").loc["农村", "effect"] == EFFECT_WIDENED == "widened"
     same = scorer_vs_human(_rater_frame(0.5), by="hukou", machine="machine", human="human", reference="城镇", n_boot=200)
     row = same.set_index("category").loc["农村"]
     # the machine adds a little noise, so its gap in SD units is slightly (and "significantly") smaller: below the
     # practical threshold of 0.1 SD this is no change; with min_change=0 it would count
     assert row["gap_change_ci_high"] < 0 and -0.1 < row["gap_change"] < 0
-    assert row["effect"] == EFFECT_NONE == "无明显变化"
+    assert row["effect"] == EFFECT_NONE == "no_change"
     strict = scorer_vs_human(_rater_frame(0.5), by="hukou", machine="machine", human="human", reference="城镇", n_boot=200, min_change=0)
     assert strict.set_index("category").loc["农村", "effect"] == EFFECT_NARROWED
-    assert same.set_index("category").loc["城镇", "note"] == "参照组"
+    assert same.set_index("category").loc["城镇", "note"] == "reference"
     again = scorer_vs_human(_rater_frame(0.5), by="hukou", machine="machine", human="human", reference="城镇", n_boot=200)
     pd.testing.assert_frame_equal(same, again)
 

@@ -83,6 +83,18 @@ class DecisionRule:
         if self.pass_mark is not None and not 0 <= self.pass_mark <= 100:
             raise ConfigurationError(f"pass_mark is on the 0–100 scale, got {self.pass_mark}")
 
+    @classmethod
+    def from_params(cls, *, advance_top_share: float = 0.2, cut_score: float = 0.0, borderline_points: float = 2.5,
+                    pass_mark: float = 0.0, **kwargs) -> "DecisionRule":
+        """The rule from stage parameters, where 0 means "not set" for ``cut_score`` and ``pass_mark`` (stages 05 and
+        06 both build their rule here, so the audit and the export decide alike).
+
+        >>> DecisionRule.from_params(advance_top_share=0.3, cut_score=0).mode
+        'top_share'
+        """
+        return cls(top_share=advance_top_share, cut_score=cut_score or None, borderline_points=borderline_points,
+                   pass_mark=pass_mark or None, **kwargs)
+
     @property
     def mode(self) -> str:
         return "cut_score" if self.cut_score is not None else "top_share"

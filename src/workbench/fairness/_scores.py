@@ -20,9 +20,12 @@ from ._tests import _check_boot, _quantiles
 
 __all__ = ["group_score_gaps", "scorer_vs_human", "score_distribution_figure"]
 
-EFFECT_NARROWED = "机器缩小了差距"
-EFFECT_WIDENED = "机器扩大了差距"
-EFFECT_NONE = "无明显变化"
+# effect codes (labels: fairness.effect.<code> in the message catalog); ``note`` holds codes too
+EFFECT_NARROWED = "narrowed"
+EFFECT_WIDENED = "widened"
+EFFECT_NONE = "no_change"
+NOTE_REFERENCE = "reference"
+NOTE_NOT_COMPUTABLE = "not_computable"
 
 _BATCH_CELLS = 4_000_000  # bootstrap indices drawn per batch (memory bound)
 
@@ -122,9 +125,9 @@ def group_score_gaps(
             bsmd = _smd(bm[:, 0], bs[:, 0], n, bm_r[:, 0], bs_r[:, 0], n_r)
             bsmd = bsmd[np.isfinite(bsmd)]
             lo, hi = (np.quantile(bsmd, quantiles) if bsmd.size and c != ref else (np.nan, np.nan))
-            note = "参照组" if c == ref else ""
+            note = NOTE_REFERENCE if c == ref else ""
             if n < 2:
-                note = "样本少于 2 人，无法计算标准差"
+                note = NOTE_NOT_COMPUTABLE
             rows.append(
                 {
                     "attribute": attr.name,
@@ -163,9 +166,10 @@ def scorer_vs_human(
     Per category: ``n``, ``mean_machine``, ``mean_human``, ``mean_diff`` = mean(machine − human) with bootstrap
     CI (``diff_ci_low``/``diff_ci_high``), ``human_smd`` and ``machine_smd`` (gap vs the reference category in
     pooled-SD units of the respective score), ``gap_change`` = |machine_smd| − |human_smd| with a paired
-    bootstrap CI, and ``effect``: "机器缩小了差距" when the whole CI of ``gap_change`` is below 0 *and* the gap
-    shrinks by at least ``min_change`` SD, "机器扩大了差距" when the CI is above 0 and it grows by at least
-    ``min_change``, otherwise "无明显变化" (also for the reference category itself). The practical threshold
+    bootstrap CI, and ``effect`` (a code): ``"narrowed"`` when the whole CI of ``gap_change`` is below 0 *and* the gap
+    shrinks by at least ``min_change`` SD, ``"widened"`` when the CI is above 0 and it grows by at least
+    ``min_change``, otherwise ``"no_change"`` (also for the reference category itself; ``note`` is ``"reference"``
+    there and ``"not_computable"`` when a category is too small or has no variance). The practical threshold
     matters: machine and human scores are paired, so the bootstrap detects even trivial changes.
     Both scores should be on the same scale (e.g. the 1–5 rubric). Rows with an unknown attribute are counted
     in ``unknown_count`` only.
@@ -213,7 +217,7 @@ def scorer_vs_human(
                 machine_smd = human_smd = 0.0
                 g_lo = g_hi = np.nan
                 effect = EFFECT_NONE
-                note = "参照组"
+                note = NOTE_REFERENCE
             elif change.size:
                 g_lo, g_hi = (float(v) for v in np.quantile(change, quantiles))
                 point = abs(machine_smd) - abs(human_smd)
@@ -226,7 +230,7 @@ def scorer_vs_human(
             else:
                 g_lo = g_hi = np.nan
                 effect = EFFECT_NONE
-                note = "样本过少或分数无变异，无法判断"
+                note = NOTE_NOT_COMPUTABLE
             rows.append(
                 {
                     "attribute": attr.name,
@@ -269,7 +273,7 @@ def score_distribution_figure(
     """
     import matplotlib.pyplot as plt
 
-    from ..i18n import resolve_lang
+    from ..i18n import label, resolve_lang, t
     from ..reports import setup_matplotlib
 
     setup_matplotlib()
@@ -285,19 +289,12 @@ def score_distribution_figure(
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
     for c in attr.categories:
         vals = values[attr.labels == c]
-        label = f"{c}（n={len(vals)}）" if lang == "zh" else f"{c} (n={len(vals)})"
-        ax.hist(vals, bins=edges, density=True, histtype="step", linewidth=1.6, label=label)
+        ax.hist(vals, bins=edges, density=True, histtype="step", linewidth=1.6, label=t("fairness.fig.series", lang, category=c, n=len(vals)))
     ax.axvline(median, color="black", linestyle="--", linewidth=1)
     n_unknown = int((~attr.known).sum())
-    if lang == "zh":
-        ax.set_title(f"按「{by}」分组的分数分布" + (f"（类别未知的 {n_unknown} 人未绘出）" if n_unknown else ""))
-        ax.set_xlabel(f"分数（{score}）；虚线为全样本中位数 {median:.3g}")
-        ax.set_ylabel("密度")
-        ax.legend(title="类别", fontsize=8)
-    else:
-        ax.set_title(f"Score distribution by {by}" + (f" ({n_unknown} with unknown category not shown)" if n_unknown else ""))
-        ax.set_xlabel(f"Score ({score}); dashed line: full-sample median {median:.3g}")
-        ax.set_ylabel("Density")
-        ax.legend(title="Category", fontsize=8)
+    ax.set_title(t("fairness.fig.title", lang, by=label("fairness.attribute", by, lang)) + (t("fairness.fig.unknown", lang, n=n_unknown) if n_unknown else ""))
+    ax.set_xlabel(t("fairness.fig.xlabel", lang, score=label("fairness.score", score, lang), median=f"{median:.3g}"))
+    ax.set_ylabel(t("fairness.fig.ylabel", lang))
+    ax.legend(title=t("fairness.fig.legend", lang), fontsize=8)
     fig.tight_layout()
     return fig

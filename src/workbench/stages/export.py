@@ -251,8 +251,8 @@ def run(ctx: StageContext, params: Params) -> Result:
     requests = review_requests(tables.candidates, keyed.pseudonymizer, url, table_prefix=params.table_prefix)
     requested = requests["staging"] | requests["wecom"]  # the intake column reaches the rule through the candidates table
 
-    rule = DecisionRule(top_share=params.advance_top_share, cut_score=params.cut_score or None, borderline_points=params.borderline_points,
-                        pass_mark=params.pass_mark or None)
+    rule = DecisionRule.from_params(advance_top_share=params.advance_top_share, cut_score=params.cut_score,
+                                    borderline_points=params.borderline_points, pass_mark=params.pass_mark)
     config = ExportConfig(rule=rule, pass_threshold=params.pass_rate_threshold, min_population=params.min_population,
                           formats=tuple(params.formats), csv_encoding=params.csv_encoding, encrypt=params.encrypt,
                           include_personal=tuple(params.include_personal), requisitions=dict(params.requisitions), chunk_size=params.chunk_size)
