@@ -21,10 +21,15 @@ copied_rubric       more than half of the answer's shingles come from the compet
 non_chinese         fewer than half of the letters are Chinese characters (an English or pinyin answer)
 off_topic           TF-IDF cosine to the centroid of the training answers rated at or above the median to the
                     same question (competency, all) below that key's median leave-one-out similarity × the 0.5th
-                    percentile of that ratio over all such training answers; or below a quarter of that median
+                    percentile of that ratio over all such training answers; or below a fifth of that median
                     while the model scores the answer above the bottom third of the training ratings (an essay on something
                     else picking up credit from stray n-grams; weak off-topic answers are left to their low score)
 ==================  ==========================================================================================
+
+padding            more of the answer's characters than ``max(0.3, 99.5th percentile of the well-rated training
+                    answers)`` sit in sentences whose own similarity to that centroid is under 30 % of a typical
+                    sentence's, while the model scores the answer above the bottom third (a strong answer with
+                    paragraphs about something else appended; checked for answers longer than their key's median)
 
 ``route`` is ``human`` when any flag fires, else ``machine``. The percentile thresholds fire on about 0.5 % of
 answers like the training answers each; the rate on genuine answers is reported by the scoring stage.
@@ -36,17 +41,20 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-__all__ = ["ADVISORIES", "ROUTES", "fit_advisories", "apply_advisories", "join_codes"]
+__all__ = ["ADVISORIES", "ROUTES", "fit_advisories", "fit_padding", "apply_advisories", "join_codes"]
 
-ADVISORIES = ("too_short", "too_long", "repetition", "keyword_stuffing", "copied_question", "copied_rubric", "non_chinese", "off_topic")
+ADVISORIES = ("too_short", "too_long", "repetition", "keyword_stuffing", "copied_question", "copied_rubric", "non_chinese", "off_topic",
+              "padding")
 ROUTES = ("machine", "human")
 _QUANTILE_LOW, _QUANTILE_HIGH = 0.005, 0.995
 _MIN_ANSWERS = 30  # answers a question (or competency) needs before it gets thresholds of its own
 _CENTROID_TERMS = 2_000  # terms kept per centroid (the rest carry little weight and would bloat the model file)
 _FLOORS = {"too_short": 10.0, "repetition": 0.35, "keyword_stuffing": 0.5}
 _COPY_SHARE = 0.5
-_FAR_OFF = 0.25  # a quarter of the similarity a typical well-rated answer to the question has
+_FAR_OFF = 0.2  # a fifth of the similarity a typical well-rated answer to the question has
 _SCORE_GATE = 1 / 3  # … scored above the bottom third of the training ratings
+_FAR_OFF_SENTENCE = 0.3  # a sentence with under 30 % of the typical sentence similarity counts as unrelated
+_PADDING_FLOOR = 0.3  # share of an answer's characters in unrelated sentences before "padding" can fire
 _MIN_HAN_SHARE = 0.5
 
 
@@ -136,6 +144,7 @@ def fit_advisories(stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matri
         "keys": keys,
         "length_low": np.maximum(_FLOORS["too_short"], low * length_median),
         "length_high": 1.25 * high * length_median,
+        "length_median": length_median,
         "topic_low": topic_low * topic_median,
         "topic_median": topic_median,
         # an answer far off the question's well-rated answers that the model nonetheless scores above the middle
@@ -151,19 +160,55 @@ def fit_advisories(stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matri
     }
 
 
-def apply_advisories(state: dict, stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matrix, scores=None) -> pd.DataFrame:
+def _similarity(state: dict, key: np.ndarray, words: sp.csr_matrix) -> np.ndarray:
+    """Cosine of each row of ``words`` (L2-normalised) with the centroid of its key."""
+    centroids = state["centroids"]
+    similarity = np.zeros(words.shape[0])
+    order = np.argsort(key, kind="stable")
+    bounds = np.flatnonzero(np.diff(key[order])) + 1
+    for rows in np.split(order, bounds) if len(order) else []:  # rows grouped by the centroid they are compared with
+        similarity[rows] = np.asarray((words[rows] @ centroids[key[rows[0]]].T).todense()).ravel()
+    return similarity
+
+
+def _padding_share(state: dict, featurizer, sentences) -> np.ndarray:
+    """Per sentence: is it far from its answer's centroid? → per answer: the share of characters in such sentences."""
+    index = {k: i for i, k in enumerate(state["keys"])}
+    key = _resolve_keys(sentences.frame, index)
+    sim = _similarity(state, key, featurizer.weigh(sentences.words, "words"))
+    return sim, key
+
+
+def fit_padding(state: dict, featurizer, sentences, y, n: int) -> dict:
+    """The padding advisory's state: the typical sentence similarity per key and the share threshold."""
+    sim, key = _padding_share(state, featurizer, sentences)
+    y = np.asarray(y, dtype=float)
+    upper_answer = y >= np.nanmedian(y)
+    upper = upper_answer[sentences.answer]
+    overall = float(np.median(sim[upper])) if upper.any() else float(np.median(sim)) if len(sim) else 0.0
+    typical = np.full(len(state["keys"]), overall)
+    if upper.any():
+        medians = pd.Series(sim[upper]).groupby(key[upper]).median()
+        typical[medians.index.to_numpy()] = medians.to_numpy()
+    share = _share(sim < _FAR_OFF_SENTENCE * typical[key], sentences, n)
+    limit = max(_PADDING_FLOOR, float(np.quantile(share[upper_answer], _QUANTILE_HIGH))) if upper_answer.any() else 1.0
+    return {"sentence_typical": typical, "padding_max": limit}
+
+
+def _share(far: np.ndarray, sentences, n: int) -> np.ndarray:
+    total = np.bincount(sentences.answer, weights=sentences.chars, minlength=n)
+    return np.bincount(sentences.answer, weights=sentences.chars * far, minlength=n) / np.maximum(total, 1)
+
+
+def apply_advisories(state: dict, stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matrix, scores=None, *, featurizer=None,
+                     features=None) -> pd.DataFrame:
     """One row per answer: ``advisories`` (codes joined by ";", empty when none), ``route`` and the similarity.
 
     ``scores`` (the model's scores of these answers) enables the second off-topic rule: similarity below
     ``_FAR_OFF`` × the key's median while scoring above the bottom third of the training ratings."""
     index = {k: i for i, k in enumerate(state["keys"])}
     key = _resolve_keys(frame, index)
-    centroids = state["centroids"]
-    similarity = np.zeros(len(frame))
-    order = np.argsort(key, kind="stable")
-    bounds = np.flatnonzero(np.diff(key[order])) + 1
-    for rows in np.split(order, bounds) if len(order) else []:  # answers grouped by the centroid they are compared with
-        similarity[rows] = np.asarray((words[rows] @ centroids[key[rows[0]]].T).todense()).ravel()
+    similarity = _similarity(state, key, words)
     chars = stats["chars"].to_numpy(float)
     flags = {
         "too_short": chars < state["length_low"][key],
@@ -175,9 +220,20 @@ def apply_advisories(state: dict, stats: pd.DataFrame, frame: pd.DataFrame, word
         "non_chinese": (stats["han_share"].to_numpy(float) < state["min_han_share"]) & (chars > 0),
         "off_topic": similarity < state["topic_low"][key],
     }
+    flags["padding"] = np.zeros(len(frame), dtype=bool)
     if scores is not None and state.get("score_gate") is not None and "topic_median" in state:
+        scored_up = np.asarray(scores, dtype=float) > state["score_gate"]
         far_off = similarity < _FAR_OFF * state["topic_median"][key]
-        flags["off_topic"] |= far_off & (np.asarray(scores, dtype=float) > state["score_gate"])
+        flags["off_topic"] |= far_off & scored_up
+        if "padding_max" in state and featurizer is not None and features is not None:
+            # only answers longer than their key's median can hide an appended essay; the rest are not split
+            candidates = np.flatnonzero(scored_up & (chars > state["length_median"][key]))
+            if len(candidates):
+                subset = features.take(candidates)
+                sentences = featurizer.sentence_features(subset)
+                sim, skey = _padding_share(state, featurizer, sentences)
+                share = _share(sim < _FAR_OFF_SENTENCE * state["sentence_typical"][skey], sentences, len(candidates))
+                flags["padding"][candidates] = share > state["padding_max"]
     matrix = np.column_stack([flags[a] for a in ADVISORIES])
     codes = [join_codes(row) for row in matrix]
     return pd.DataFrame({"advisories": codes, "route": np.where(matrix.any(axis=1), "human", "machine"), "topic_similarity": similarity})

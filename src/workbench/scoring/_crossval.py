@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold
 
-from ._advisories import apply_advisories, fit_advisories
+from ._advisories import apply_advisories, fit_advisories, fit_padding
 from ._featurize import AnswerFeatures
 from ._ridge import ridge_path
 
@@ -91,6 +91,8 @@ def cross_validate(scorer, features: AnswerFeatures, y, *, groups, group_name: s
         raise ValueError(f"y has {len(y)} values for {n} answers")
     singles = np.asarray(y if single_ratings is None else single_ratings, dtype=np.float64).reshape(n, -1)
     splits = _folds(groups, folds, seed)
+    if "words" in features.text:  # every answer's sentences featurized once, for the padding advisory of every fold
+        scorer.make_featurizer().sentence_features(features)
     auto = scorer.model == "ridge" and scorer.alpha == "auto"
     alphas = sorted(float(a) for a in scorer.alphas) if auto else [float(scorer.alpha) if scorer.model == "ridge" else np.nan]
     # out-of-fold predictions per penalty (test rows) and what each fold needs to finish them later
@@ -116,7 +118,9 @@ def cross_validate(scorer, features: AnswerFeatures, y, *, groups, group_name: s
         advice = None
         if len(fold_state) <= f:  # advisories fitted once per fold, applied once the fold's penalty (and scores) are known
             state = fit_advisories(ftr.stats, ftr.frame, featurizer.text_block(ftr, group), y[train])
-            advice = (state, fte.stats, fte.frame, featurizer.text_block(fte, group))
+            if group == "words":
+                state.update(fit_padding(state, featurizer, featurizer.sentence_features(ftr), y[train], len(ftr)))
+            advice = (state, fte.stats, fte.frame, featurizer.text_block(fte, group), featurizer, fte)
         return results, advice
 
     for f, (train, test) in enumerate(splits):
@@ -158,7 +162,8 @@ def cross_validate(scorer, features: AnswerFeatures, y, *, groups, group_name: s
         scores.loc[test, "fold"] = f
         scores.loc[test, "machine"] = pte
         scores.loc[test, "machine_rating"] = (np.searchsorted(cuts, pte, side="left") + rating_scale[0]).astype(int)
-        advice = apply_advisories(*fold_state[f]["advice"], scores=pte)
+        state, stats, frame, block, fold_featurizer, fte = fold_state[f]["advice"]
+        advice = apply_advisories(state, stats, frame, block, pte, featurizer=fold_featurizer, features=fte)
         scores.loc[test, "advisories"] = advice["advisories"].to_numpy()
         scores.loc[test, "route"] = advice["route"].to_numpy()
         scores.loc[test, "alpha"] = alpha

@@ -62,7 +62,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._lexicon import CUE_LISTS, NEG_AFTER, NEG_BEFORE, NUMBER, SITUATION_SPAN, anchor_words, domain_terms, evidence_phrases, rubric_texts
 from ._tokenize import BACKENDS, raw_cutter
 
-__all__ = ["AnswerFeatures", "AnswerFeaturizer", "FEATURE_GROUPS", "EVIDENCE_FEATURES", "BEI_FEATURES", "TEXT_GROUPS", "STAT_COLUMNS"]
+__all__ = ["AnswerFeatures", "AnswerFeaturizer", "SentenceFeatures", "FEATURE_GROUPS", "EVIDENCE_FEATURES", "BEI_FEATURES", "TEXT_GROUPS", "STAT_COLUMNS"]
 
 FEATURE_GROUPS = ("words", "chars", "evidence", "bei")
 TEXT_GROUPS = ("words", "chars")
@@ -354,6 +354,8 @@ class AnswerFeatures:
     key: tuple  # settings and dictionary that produced these features
     tables: _Tables = field(repr=False)
 
+    sentences: "SentenceFeatures | None" = field(default=None, repr=False)  # see AnswerFeaturizer.sentence_features
+
     def __len__(self) -> int:
         return len(self.frame)
 
@@ -364,7 +366,31 @@ class AnswerFeatures:
         return AnswerFeatures(
             frame=self.frame.iloc[rows].reset_index(drop=True), text={g: m[rows] for g, m in self.text.items()}, dense=self.dense[rows],
             stats=self.stats.iloc[rows].reset_index(drop=True), relevant_sentences=self.relevant_sentences[rows], key=self.key, tables=self.tables,
+            sentences=self.sentences.take(rows, len(self)) if self.sentences is not None else None,
         )
+
+
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
+
+
+@dataclass
+class SentenceFeatures:
+    """The word n-grams of every sentence of a set of answers (for the padding advisory): ``answer`` (row of the
+    answer each sentence belongs to), ``chars`` (its non-blank characters) and ``words`` (sublinear TF, CSR)."""
+
+    answer: np.ndarray
+    chars: np.ndarray
+    words: sp.csr_matrix
+    frame: pd.DataFrame  # competency, question_id per sentence (for the centroid it is compared with)
+
+    def take(self, rows: np.ndarray, n: int) -> "SentenceFeatures":
+        new_index = np.full(n, -1, dtype=np.int64)
+        new_index[rows] = np.arange(len(rows))
+        keep = np.flatnonzero(new_index[self.answer] >= 0)
+        # sentences grouped by their answer's new position, in the order of ``rows``
+        order = keep[np.argsort(new_index[self.answer[keep]], kind="stable")]
+        return SentenceFeatures(answer=new_index[self.answer[order]], chars=self.chars[order], words=self.words[order],
+                                frame=self.frame.iloc[order].reset_index(drop=True))
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -418,6 +444,8 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         )
 
     def _tables_for(self, dictionary) -> _Tables:
+        if isinstance(dictionary, _Tables):
+            return dictionary
         if dictionary is not None:
             if hasattr(dictionary, "competencies"):
                 return _tables_from_dictionary(dictionary.path, dictionary.sha256) if dictionary.path else _build_tables(dictionary)
@@ -500,6 +528,27 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         if features.key != self._key(self._fitted_tables()):
             raise ValueError("these AnswerFeatures were computed with other settings or another dictionary than this featurizer was fitted with")
         return self._finish(features)
+
+    def sentence_features(self, features: AnswerFeatures) -> SentenceFeatures:
+        """Each answer's sentences featurized on their own (word n-grams only), computed once per ``features``
+        object and kept on it (``take`` carries them to the rows of a fold)."""
+        if features.sentences is not None:
+            return features.sentences
+        answer, texts = [], []
+        for i, text in enumerate(features.frame["answer"].tolist()):
+            for sentence in _SENTENCE.findall(str(text).replace("\x00", " ")):
+                if sentence.strip():
+                    answer.append(i)
+                    texts.append(sentence)
+        answer = np.asarray(answer, dtype=np.int64)
+        frame = pd.DataFrame({"answer": texts, "competency": features.frame["competency"].to_numpy()[answer]})
+        if "question_id" in features.frame.columns:
+            frame["question_id"] = features.frame["question_id"].to_numpy()[answer]
+        words_only = AnswerFeaturizer(**{**self.get_params(), "feature_groups": ("words",)})
+        tf = words_only._features_of(frame, features.tables).text["words"] if len(frame) else sp.csr_matrix((0, 2**self.hash_bits))
+        chars = np.fromiter((len(t) - sum(c.isspace() for c in t) for t in texts), dtype=np.int64, count=len(texts))
+        features.sentences = SentenceFeatures(answer=answer, chars=chars, words=tf, frame=frame.drop(columns=["answer"]))
+        return features.sentences
 
     def relevant_sentence_counts(self, X) -> np.ndarray:
         """Counted sentences per answer (all non-blank ones, or the relevant ones with ``relevance_filter``)."""
@@ -720,7 +769,12 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         n = len(features)
         if group not in features.text:
             return sp.csr_matrix((n, 2**self.hash_bits))
-        tf = features.text[group]
+        return self.weigh(features.text[group], group)
+
+    def weigh(self, tf: sp.csr_matrix, group: str) -> sp.csr_matrix:
+        """Sublinear term frequencies of one n-gram block → the block as the model sees it (fitted IDF, norm)."""
+        check_is_fitted(self, "idf_")
+        n = tf.shape[0]
         values = tf.data.astype(np.float64) * self.idf_[group][tf.indices]
         if self.text_norm == "l2":
             rows = np.repeat(np.arange(n), np.diff(tf.indptr))

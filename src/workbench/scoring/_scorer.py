@@ -13,7 +13,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ._advisories import apply_advisories, fit_advisories
+from ._advisories import apply_advisories, fit_advisories, fit_padding
 from ._featurize import FEATURE_GROUPS, AnswerFeatures, AnswerFeaturizer
 from ._ridge import DEFAULT_ALPHAS, SparseRidge
 from ._tokenize import BACKENDS
@@ -212,6 +212,8 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         # the training answers' mean feature vector: the background of exact (interventional) SHAP values
         self.feature_means_ = sp.csr_matrix(matrix.mean(axis=0))
         self.advisory_state_ = fit_advisories(features.stats, features.frame, featurizer.text_block(features, _topic_group(featurizer)), y)
+        if _topic_group(featurizer) == "words":
+            self.advisory_state_.update(fit_padding(self.advisory_state_, featurizer, featurizer.sentence_features(features), y, len(features)))
         self.n_features_in_ = features.frame.shape[1]
         self.feature_names_in_ = np.array(list(features.frame.columns), dtype=object)
         train_scores = np.clip(regressor.predict(matrix), self.y_min_, self.y_max_)
@@ -257,7 +259,8 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
 
     def _advise(self, features: AnswerFeatures, scores: np.ndarray) -> pd.DataFrame:
         featurizer = self.pipeline_.named_steps["features"]
-        return apply_advisories(self.advisory_state_, features.stats, features.frame, featurizer.text_block(features, _topic_group(featurizer)), scores)
+        return apply_advisories(self.advisory_state_, features.stats, features.frame, featurizer.text_block(features, _topic_group(featurizer)), scores,
+                                featurizer=featurizer, features=features)
 
     def score(self, X) -> pd.DataFrame:
         """Everything a decision needs per answer: ``score``, ``rating``, ``advisories`` and ``route``.
