@@ -186,7 +186,7 @@ def outbox_records(records, candidates: pd.DataFrame, pseudonymizer, role_means:
 
 
 def _name(item, lang: str) -> str:
-    return {"zh": item.name, "en": item.name_en}[resolve_lang(lang)]
+    return item.label(lang)
 
 
 def _role_name(dictionary, role_id: str, lang: str) -> str:
