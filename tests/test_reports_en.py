@@ -26,8 +26,8 @@ from conftest import SMOKE_SETS
 HANDLED_ELSEWHERE = {"05_fairness_audit"}
 
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+")
-# a truncated excerpt of a data value ends (or starts) inside one of its runs
-_MIN_PARTIAL = 4
+# an excerpt of free text (answers, questions) at least this long counts as data
+_MIN_PARTIAL = 3
 
 
 @pytest.fixture(scope="session")
@@ -53,6 +53,8 @@ def visible_text(page: str) -> str:
     page = re.sub(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]*", " ", page)
     # attribute values a reader sees (title tooltips, alt text) stay; the rest of a tag goes
     attrs = " ".join(m.group(2) for m in re.finditer(r"\b(title|alt|placeholder|aria-label)=\"([^\"]*)\"", page))
+    # inline tags join what they split (a highlighted answer is one <span> per token: the text reads as one answer)
+    page = re.sub(r"</?(?:span|b|i|em|strong|mark|a|code|small|sub|sup)\b[^>]*>", "", page, flags=re.I)
     page = re.sub(r"<[^>]+>", " ", page)
     return htmlmod.unescape(page + " " + attrs)
 
@@ -67,19 +69,42 @@ def _strings(value) -> list[str]:
     return []
 
 
-def data_runs(run_dir: Path) -> set[str]:
-    """CJK runs in the input tables' string values, the dictionary's text without an English name, and region names."""
+class DataText:
+    """What of the input counts as data in a report: runs of the input tables' string values, excerpts of them,
+    and the tokens of the free text (a scorer's features and the proxy check show answer words one by one)."""
+
+    def __init__(self, texts: list[str], free_text: list[str]):
+        from workbench.scoring._tokenize import get_tokenizer
+
+        self.runs = {run for text in texts for run in CJK.findall(text)}
+        self.corpus = "\n".join(free_text)
+        tokenize = get_tokenizer("jieba")
+        self.tokens = {tok for text in free_text for tok in tokenize(text) if CJK.fullmatch(tok)}
+
+    def covers(self, run: str) -> bool:
+        if run in self.runs or run in self.tokens:
+            return True
+        # an excerpt of an answer or question (a quoted strength, a truncated answer, a highlighted span)
+        return len(run) >= _MIN_PARTIAL and run in self.corpus
+
+
+def data_runs(run_dir: Path) -> DataText:
+    """The input tables' string values, the dictionary's text without an English name, and region names."""
     import yaml
 
     from workbench.fairness.audit import PROVINCE_REGION
 
     intake = run_dir / "artifacts" / "00_intake"
     texts: list[str] = []
+    free: list[str] = []
     for path in sorted(intake.glob("*.parquet")):
         frame = pd.read_parquet(path)
         for col in frame.columns:
             if frame[col].dtype == object or str(frame[col].dtype).startswith("string"):
-                texts.extend(str(v) for v in frame[col].dropna().unique())
+                values = [str(v) for v in frame[col].dropna().unique()]
+                texts.extend(values)
+                if col in ("answer_text", "text", "rubric"):
+                    free.extend(values)
     dictionary = yaml.safe_load((intake / "competency_dictionary.yaml").read_text(encoding="utf-8"))
 
     def walk(node):
@@ -98,19 +123,11 @@ def data_runs(run_dir: Path) -> set[str]:
     walk(dictionary)
     texts.extend(PROVINCE_REGION.values())
     texts.extend(PROVINCE_REGION.keys())
-    return {run for text in texts for run in CJK.findall(text)}
+    return DataText(texts, free)
 
 
-def offending_runs(text: str, data: set[str]) -> list[str]:
-    partial = [d for d in data if len(d) >= _MIN_PARTIAL]
-    out = []
-    for run in CJK.findall(text):
-        if run in data:
-            continue
-        if len(run) >= _MIN_PARTIAL and any(d.startswith(run) or d.endswith(run) for d in partial):
-            continue
-        out.append(run)
-    return out
+def offending_runs(text: str, data: DataText) -> list[str]:
+    return [run for run in CJK.findall(text) if not data.covers(run)]
 
 
 def _pages(run_dir: Path) -> dict[str, Path]:

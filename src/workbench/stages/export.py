@@ -30,7 +30,7 @@ import pandas as pd
 
 from .._tabular import write_csv_safe
 from ..errors import ConfigurationError, DataError
-from ..i18n import label, resolve_lang, t
+from ..i18n import label, t
 from ..pipeline import StageContext
 from ..reports import Report
 from ._base import StageDef, StageParams, param
