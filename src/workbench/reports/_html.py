@@ -35,12 +35,15 @@ def notebook_to_html(notebook_path: str | Path, html_path: str | Path, *, banner
         embed_images=True,
     )
     # Hide papermill's error-marker cells' code but keep their message (it says where it failed).
+    title = _title(nb, Path(notebook_path).stem, lang)
     resources = {
         "workbench_css": report_css(),
         "workbench_banner": escape(banner),
-        "metadata": {"name": _title(nb, Path(notebook_path).stem, lang)},
+        "metadata": {"name": title},
     }
-    body, _ = exporter.from_notebook_node(_reader_view(nb), resources=resources)
+    view = _reader_view(nb)
+    view.metadata["title"] = title  # the template prefers the notebook's own (bilingual) title
+    body, _ = exporter.from_notebook_node(view, resources=resources)
     assert_offline(body)
     html_path = Path(html_path)
     html_path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,7 +54,7 @@ def notebook_to_html(notebook_path: str | Path, html_path: str | Path, *, banner
 def _title(nb, stem: str, lang: str) -> str:
     """The page title: the stage's title from the catalog in the report's language, else the notebook's own."""
     key = f"stage.{stem}"
-    return t(key, lang) if has(key) else (nb.metadata.get("title") or stem)
+    return f"{stem} {t(key, lang)}" if has(key) else (nb.metadata.get("title") or stem)
 
 
 def _reader_view(nb):
