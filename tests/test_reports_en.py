@@ -105,6 +105,12 @@ def data_runs(run_dir: Path) -> DataText:
                 texts.extend(values)
                 if col in ("answer_text", "text", "rubric"):
                     free.extend(values)
+    # the generated question bank (stage 02) is interview content in the interview's language, like the input questions
+    bank = run_dir / "artifacts" / "02_question_bank" / "question_bank.csv"
+    if bank.is_file():
+        values = [str(v) for v in pd.read_csv(bank, dtype=str, encoding="utf-8-sig")["text"].dropna().unique()]
+        texts.extend(values)
+        free.extend(values)
     dictionary = yaml.safe_load((intake / "competency_dictionary.yaml").read_text(encoding="utf-8"))
 
     def walk(node):
