@@ -10,68 +10,10 @@ import sys
 from pathlib import Path
 
 from .errors import WorkbenchError
-from .i18n import has, resolve_lang, t
+from .i18n import resolve_lang, t
 
 __all__ = ["main", "build_parser"]
 
-_H = {
-    "prog": (
-        "银行 AI 面试研究工作台：用 EHR 绩效数据构建胜任力模型、生成与评估面试题、训练作答评分器、审计公平性、导出结果。\n"
-        "每次运行都按顺序执行参数化的 Jupyter 笔记本（papermill），写入新的运行目录 reports/<run_id>/，\n"
-        "其中有 HTML 报告、index.html 总览和记录全部参数、数据哈希与软件版本的 manifest.json。\n\n"
-        "从这里开始：\n"
-        "  workbench run --profile smoke        约一分钟的端到端小样本运行\n"
-        "  workbench run                        默认合成银行队列上的完整运行\n"
-        "  workbench runs list                  查看历史运行\n"
-        "  workbench stages                     各阶段及其可调参数",
-        "Workbench for the science of AI interviews in banking: build competency models from EHR performance data,\n"
-        "generate and evaluate questions, train answer scorers, audit fairness, export results.\n"
-        "Each run executes parameterised Jupyter notebooks (papermill) in order into a new run directory\n"
-        "reports/<run_id>/ with HTML reports, an index.html overview and a manifest.json recording every parameter,\n"
-        "data hash and package version.\n\n"
-        "Start here:\n"
-        "  workbench run --profile smoke        a one-minute end-to-end run on a small sample\n"
-        "  workbench run                        the full run on the default synthetic bank cohort\n"
-        "  workbench runs list                  past runs\n"
-        "  workbench stages                     stages and their parameters",
-    ),
-    "lang": ("输出语言：zh（默认）或 en", "output language: zh (default) or en"),
-    "run": ("按流水线顺序运行各阶段笔记本", "run the stage notebooks in pipeline order"),
-    "profile": ("配置文件名（profiles/<名称>.toml）或路径：smoke、default、full、biased", "profile name (profiles/<name>.toml) or path: smoke, default, full, biased"),
-    "stage": ("只运行这些阶段（及其依赖），可重复", "run only these stages (and what they need); repeatable"),
-    "set": ("覆盖参数：名称=值 或 阶段.名称=值，按笔记本声明的类型检查；未知参数报错", "override a parameter: name=value or stage.name=value, type-checked against the notebook; unknown names are errors"),
-    "out": ("运行目录（默认 reports/<run_id>/）；必须不存在或为空", "run directory (default reports/<run_id>/); must be new or empty"),
-    "no_progress": ("不显示进度条", "hide progress bars"),
-    "synth": ("生成合成银行招聘数据（已知真值）", "generate synthetic bank recruiting data with known ground truth"),
-    "seed": ("随机种子（相同种子生成逐字节相同的数据）", "random seed (same seed, byte-identical tables)"),
-    "scenario": ("场景：fair（无偏差）或 biased（注入评分偏差等，用于审计演示）", "scenario: fair (no bias) or biased (injected rater bias etc., for audit demos)"),
-    "candidates": ("候选人数", "number of candidates"),
-    "employees": ("每个岗位的 EHR 员工数", "EHR employees per role"),
-    "format": ("输出格式", "output format"),
-    "synth_out": ("输出目录（必须不存在或为空）", "output directory (must be new or empty)"),
-    "phrasing_b_share": ("用第二套措辞（B，与胜任力词典不重合的说法）作答的候选人比例，0–1；默认 0 即全部用措辞 A", "share of candidates answering in phrasing B (wording disjoint from the competency dictionary), 0–1; default 0 = all phrasing A"),
-    "rater_bias": ("对女性候选人的评分偏差（评分标准差单位，如 0.3）；覆盖场景设置", "rater bias against women in rating-SD units (e.g. 0.3); overrides the scenario"),
-    "contracts": ("显示输入数据契约", "show the input data contracts"),
-    "markdown": ("输出 data/README.md 中的契约 Markdown", "print the contract section of data/README.md"),
-    "intake": ("按数据契约校验一个数据目录（不运行流水线）", "validate a data folder against the contracts (without a run)"),
-    "data_dir": ("包含六张输入表的目录", "folder holding the six input tables"),
-    "stages": ("列出流水线阶段及其参数", "list pipeline stages and their parameters"),
-    "score": ("用已保存的评分器批量评分（流式、可并行、可用 dask 集群）", "batch-score answers with a saved scorer (streaming, parallel, dask)"),
-    "score_model": ("评分器文件 .skops（旁边须有模型卡 .card.json）", "scorer file .skops (its .card.json must sit beside it)"),
-    "score_answers": ("作答文件（CSV/Parquet；列 answer_id, answer_text, 可选 competency_id / question_id / status）", "answers (CSV/Parquet; answer_id, answer_text, optional competency_id / question_id / status)"),
-    "score_out": ("输出文件（.csv 或 .parquet）；无法评分的行写入 <输出>.quarantine.csv", "output (.csv or .parquet); unscorable rows go to <out>.quarantine.csv"),
-    "score_jobs": ("并行进程数", "parallel processes"),
-    "score_engine": ("执行引擎：local 或 dask", "engine: local or dask"),
-    "score_scheduler": ("加入已有 dask 调度器的地址（默认启动本地集群）", "address of an existing dask scheduler (default: start a local cluster)"),
-    "score_questions": ("题库文件，用于由 question_id 查胜任力", "question table to map question_id to competency"),
-    "score_chunk": ("每块行数", "rows per chunk"),
-    "score_id_col": ("作答编号列名", "answer id column"),
-    "score_text_col": ("作答文本列名", "answer text column"),
-    "score_comp_col": ("胜任力列名（无此列时用 --questions 由 question_id 查）", "competency column (without it, --questions maps question_id)"),
-    "audit": ("审计日志", "audit log"),
-    "audit_verify": ("校验防篡改审计日志（哈希链）", "verify the tamper-evident audit log (hash chain)"),
-    "audit_log": ("日志文件（默认 reports/audit_log.jsonl）", "log file (default reports/audit_log.jsonl)"),
-}
 
 
 def _lang_from_argv(argv: list[str]) -> str:
@@ -84,11 +26,8 @@ def _lang_from_argv(argv: list[str]) -> str:
 
 
 def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
-    k = 0 if lang == "zh" else 1
-
     def h(key: str) -> str:
-        # help moved to the message catalog (messages/cli.yaml) comes from there; the rest is still in _H
-        return t(f"cli.help.{key}", lang) if has(f"cli.help.{key}") else _H[key][k]
+        return t(f"cli.help.{key}", lang)  # every help text is in the message catalog (messages/cli.yaml)
 
     parser = argparse.ArgumentParser(prog="workbench", description=h("prog"), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lang", choices=["zh", "en"], default=None, help=h("lang"))
@@ -284,7 +223,7 @@ def _cmd_synth(args, lang: str) -> int:
     for name, rows in summary.rows.items():
         print(f"{name:24s} {rows:>10,d}  {summary.files[name]}")
     rate = summary.rows["answers"] / elapsed if elapsed else float("nan")
-    print(("用时 {:.1f} 秒，{:,.0f} 条作答/秒；真值在 {}" if lang == "zh" else "{:.1f} s, {:,.0f} answers/s; ground truth in {}").format(elapsed, rate, Path(args.out) / "truth"))
+    print(t("cli.synth_done", lang, seconds=f"{elapsed:.1f}", rate=f"{rate:,.0f}", truth=Path(args.out) / "truth"))
     return 0
 
 
@@ -320,18 +259,16 @@ def _cmd_score(args, lang: str) -> int:
         chunk_size=args.chunk_size, questions_path=args.questions, progress=not args.no_progress,
         id_column=args.id_column, text_column=args.text_column, competency_column=args.competency_column,
     )
-    zh = lang == "zh"
     steady = summary.steady_rows_per_s == summary.steady_rows_per_s  # NaN when the input fitted in one chunk
     lines = [
-        (f"读入 {summary.rows_in:,} 行：评分 {summary.scored:,}，隔离 {summary.quarantined:,}（对账{'一致' if summary.reconciled else '不一致'}）"
-         if zh else f"{summary.rows_in:,} rows: {summary.scored:,} scored, {summary.quarantined:,} quarantined (reconciled: {summary.reconciled})"),
-        (f"用时 {summary.seconds:,.1f} 秒（启动 {summary.startup_seconds:,.1f} 秒）；{summary.rows_per_s:,.0f} 行/秒"
-         + (f"，稳定阶段 {summary.steady_rows_per_s:,.0f} 行/秒" if steady else "") + f"；引擎 {summary.engine}，进程 {summary.jobs}" if zh else
-         f"{summary.seconds:,.1f} s (start-up {summary.startup_seconds:,.1f} s); {summary.rows_per_s:,.0f} rows/s"
-         + (f", steady {summary.steady_rows_per_s:,.0f} rows/s" if steady else "") + f"; engine {summary.engine}, jobs {summary.jobs}"),
-        (f"模型 {summary.model_version}（sha256 {summary.model_sha256[:16]}…）" if zh else f"model {summary.model_version} (sha256 {summary.model_sha256[:16]}…)"),
-        (f"输出：{summary.out_path}" if zh else f"out: {summary.out_path}"),
-        (f"隔离：{summary.quarantine_path}" if zh else f"quarantine: {summary.quarantine_path}"),
+        t("cli.score.rows", lang, rows=f"{summary.rows_in:,}", scored=f"{summary.scored:,}", quarantined=f"{summary.quarantined:,}",
+          reconciled=t("cli.score.reconciled_yes" if summary.reconciled else "cli.score.reconciled_no", lang)),
+        t("cli.score.speed", lang, seconds=f"{summary.seconds:,.1f}", startup=f"{summary.startup_seconds:,.1f}", rate=f"{summary.rows_per_s:,.0f}")
+        + (t("cli.score.steady", lang, rate=f"{summary.steady_rows_per_s:,.0f}") if steady else "")
+        + t("cli.score.engine", lang, engine=summary.engine, jobs=summary.jobs),
+        t("cli.score.model", lang, version=summary.model_version, sha=summary.model_sha256[:16]),
+        t("cli.score.out", lang, path=summary.out_path),
+        t("cli.score.quarantine", lang, path=summary.quarantine_path),
     ]
     lines += [f"  {code}: {n:,}" for code, n in sorted(summary.quarantine_reasons.items())]
     print("\n".join(lines))
@@ -345,11 +282,9 @@ def _cmd_audit(args, lang: str) -> int:
     log = Path(args.log) if args.log else default_audit_log()
     result = verify_audit_log(log)
     if result.ok:
-        print((f"审计日志完好：{log}，共 {result.n_records} 条记录，最后哈希 {result.last_hash[:16]}…" if lang == "zh"
-               else f"audit log intact: {log}, {result.n_records} records, last hash {result.last_hash[:16]}…"))
+        print(t("cli.audit.ok", lang, log=log, n=result.n_records, last=result.last_hash[:16]))
         return 0
-    print((f"审计日志被篡改或损坏：{log}，第 {result.first_bad_seq} 条起：{result.reason}" if lang == "zh"
-           else f"audit log tampered or damaged: {log}, from entry {result.first_bad_seq}: {result.reason}"), file=sys.stderr)
+    print(t("cli.audit.bad", lang, log=log, seq=result.first_bad_seq, reason=result.reason), file=sys.stderr)
     return 1
 
 
@@ -406,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     except WorkbenchError as exc:
-        print(("错误：" if lang == "zh" else "error: ") + str(exc), file=sys.stderr)
+        print(t("cli.error", lang, message=exc), file=sys.stderr)
         return 2
 
 

@@ -15,6 +15,7 @@ import yaml
 from .._hashing import sha256_file
 from .._paths import DATA_DIR
 from ..errors import DataError
+from ..i18n import resolve_lang
 
 __all__ = [
     "DIMENSIONS",
@@ -54,6 +55,10 @@ class Competency:
     keywords: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()  # names vendors use (细致性 → 严谨细致); one alias on several entries = ambiguous
 
+    def label(self, lang: str | None = None) -> str:
+        """The name a reader sees: ``name_en`` in English reports, ``name`` in Chinese ones."""
+        return self.name_en if resolve_lang(lang) == "en" else self.name
+
 
 @dataclass(frozen=True)
 class Role:
@@ -64,6 +69,10 @@ class Role:
     summary: str
     competency_ids: tuple[str, ...]
     aliases: tuple[str, ...] = ()  # e.g. 综合柜员 → 柜员; 客户经理 sits on two roles on purpose (ambiguous)
+
+    def label(self, lang: str | None = None) -> str:
+        """The name a reader sees: ``name_en`` in English reports, ``name`` in Chinese ones."""
+        return self.name_en if resolve_lang(lang) == "en" else self.name
 
 
 @dataclass(frozen=True)

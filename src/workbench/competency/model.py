@@ -32,6 +32,7 @@ from sklearn.linear_model import Lasso, LassoCV
 from .._hashing import sha256_json
 from .._tabular import escape
 from ..errors import ConfigurationError, DataError
+from ..i18n import label, t
 from .dictionary import DIMENSION_NAMES, DIMENSIONS, CompetencyDictionary
 
 __all__ = ["CompetencyModel", "build_competency_model", "load_competency_model", "MODEL_SCHEMA_VERSION"]
@@ -153,39 +154,54 @@ class CompetencyModel:
         path.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
         return path
 
-    def comparison_table(self, role_id: str | None = None) -> pd.DataFrame:
-        """Data-derived vs final weights side by side, in Chinese, for HR readers."""
+    def comparison_table(self, role_id: str | None = None, lang: str | None = None) -> pd.DataFrame:
+        """Data-derived vs final weights side by side, for HR readers, in ``lang`` (names from the dictionary)."""
         est = self.estimates if role_id is None else self.estimates[self.estimates["role_id"] == role_id]
         d = self.dictionary
+        pinned = t("competency.pinned", lang)
         return pd.DataFrame(
             {
-                "岗位": [d.roles[r].name for r in est["role_id"]],
-                "维度": [DIMENSION_NAMES[d.competencies[c].dimension] for c in est["competency_id"]],
-                "胜任力": [d.competencies[c].name for c in est["competency_id"]],
-                "效应量 d [95% CI]": [f"{e:.2f} [{lo:.2f}, {hi:.2f}]" for e, lo, hi in zip(est["effect_size"], est["effect_ci_low"], est["effect_ci_high"])],
-                "系数 [95% CI]": [f"{c:.3f} [{lo:.3f}, {hi:.3f}]" for c, lo, hi in zip(est["coef"], est["coef_ci_low"], est["coef_ci_high"])],
-                "稳定性": [f"{s:.0%}" for s in est["stability"]],
-                "数据权重": [f"{w:.1%}" for w in est["data_weight"]],
-                "最终权重": [f"{w:.1%}" + ("（固定）" if p else "") for w, p in zip(est["weight"], est["pinned"])],
+                t("col.role", lang): [d.roles[r].label(lang) for r in est["role_id"]],
+                t("col.dimension", lang): [label("dimension", d.competencies[c].dimension, lang) for c in est["competency_id"]],
+                t("col.competency", lang): [d.competencies[c].label(lang) for c in est["competency_id"]],
+                t("col.effect_size_ci", lang): [f"{e:.2f} [{lo:.2f}, {hi:.2f}]" for e, lo, hi in zip(est["effect_size"], est["effect_ci_low"], est["effect_ci_high"])],
+                t("col.coef_ci", lang): [f"{c:.3f} [{lo:.3f}, {hi:.3f}]" for c, lo, hi in zip(est["coef"], est["coef_ci_low"], est["coef_ci_high"])],
+                t("col.stability", lang): [f"{s:.0%}" for s in est["stability"]],
+                t("col.data_weight", lang): [f"{w:.1%}" for w in est["data_weight"]],
+                t("col.final_weight", lang): [f"{w:.1%}" + (pinned if p else "") for w, p in zip(est["weight"], est["pinned"])],
             }
         )
 
-    def _repr_html_(self) -> str:
+    def role_warning(self, role_id: str, lang: str | None = None) -> str:
+        """Why a role got equal weights ("" when its weights come from the data)."""
+        r = self.roles.set_index("role_id").loc[role_id]
+        if r["estimated"]:
+            return ""
+        return t("competency.equal_weights_warning", lang, role=self.dictionary.roles[role_id].label(lang), n=int(r["n"]),
+                 min=self.params.get("min_employees", "?"))
+
+    def to_html(self, lang: str | None = None) -> str:
         rows = []
+        sep = t("competency.list_sep", lang)
         for r in self.roles.itertuples():
-            status = "<span class='wb-ok'>数据估计</span>" if r.estimated else "<span class='wb-warn'>样本不足，使用等权</span>"
+            status = (f"<span class='wb-ok'>{escape(t('competency.estimated', lang))}</span>" if r.estimated
+                      else f"<span class='wb-warn'>{escape(t('competency.equal_weights', lang))}</span>")
             top = self.estimates[(self.estimates["role_id"] == r.role_id)].nlargest(3, "weight")
-            drivers = "、".join(f"{self.dictionary.competencies[c].name}（{w:.0%}）" for c, w in zip(top["competency_id"], top["weight"]) if w > 0)
+            drivers = sep.join(t("competency.driver", lang, name=self.dictionary.competencies[c].label(lang), weight=f"{w:.0%}")
+                               for c, w in zip(top["competency_id"], top["weight"]) if w > 0)
             rows.append(
-                f"<tr><td>{escape(self.dictionary.roles[r.role_id].name)}</td><td>{r.n}</td><td>{r.n_high}</td>"
+                f"<tr><td>{escape(self.dictionary.roles[r.role_id].label(lang))}</td><td>{r.n}</td><td>{r.n_high}</td>"
                 f"<td>{status}</td><td>{'—' if pd.isna(r.r2) else f'{r.r2:.2f}'}</td><td>{escape(drivers or '—')}</td></tr>"
             )
-        warn = "".join(f"<div class='wb-note'>{escape(w)}</div>" for w in self.warnings)
+        warn = "".join(f"<div class='wb-note'>{escape(self.role_warning(r, lang))}</div>" for r in self.roles["role_id"] if self.role_warning(r, lang))
+        head = "".join(f"<th>{escape(t(k, lang))}</th>" for k in ("col.role", "col.employees", "col.high_performers", "col.weight_source", "col.r2_cv", "col.top_competencies"))
         return (
-            f"<div><h3>胜任力模型 {escape(self.version)}</h3>{warn}<table><thead><tr><th>岗位</th><th>员工数</th><th>高绩效人数</th>"
-            "<th>权重来源</th><th>交叉验证 R²</th><th>权重最高的胜任力</th></tr></thead>"
+            f"<div><h3>{escape(t('competency.model_title', lang, version=self.version))}</h3>{warn}<table><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></div>"
         )
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
 
 
 def _num(value) -> float | None:
@@ -238,7 +254,7 @@ def build_competency_model(
         estimated = n >= min_employees and high.sum() >= 10 and (~high).sum() >= 10
         warning = ""
         if not estimated:
-            warning = f"{role.name}：仅有 {n} 名有完整评价的员工（至少需要 {min_employees} 名），权重无法可靠估计，已改用等权；请补充数据或固定权重。"
+            warning = t("competency.equal_weights_warning", role=role.label(), n=n, min=min_employees)
             notes.append(warning)
         k = len(comps)
         effect = np.full(k, np.nan)

@@ -42,7 +42,7 @@ def competency_name(competency: str, lang: str | None = None) -> str:
     comp = load_dictionary().competencies.get(competency)
     if comp is None:
         return competency or "—"
-    return comp.name if resolve_lang(lang) == "zh" else comp.name_en
+    return comp.label(lang)
 
 
 def _colour(value: float, scale: float) -> str:

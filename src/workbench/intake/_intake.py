@@ -138,8 +138,8 @@ class IntakeResult:
         """rows in = accepted + quarantined for every table, and every physical line of every file is accounted for."""
         return all(r.reconciles and r.read_counts.reconciles for r in self.results.values())
 
-    def profile(self, table: str) -> pd.DataFrame:
-        return profile_table(self.results[table].accepted, contract_of(table))
+    def profile(self, table: str, lang: str | None = None) -> pd.DataFrame:
+        return profile_table(self.results[table].accepted, contract_of(table), lang)
 
     def metrics(self) -> dict:
         counts = self.counts()

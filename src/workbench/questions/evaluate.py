@@ -24,7 +24,7 @@ import pandas as pd
 
 from .._hashing import sha256_file
 from .._tabular import escape, write_csv_safe
-from ..competency import DIMENSION_NAMES, CompetencyDictionary, load_dictionary
+from ..competency import CompetencyDictionary, load_dictionary
 from ..errors import DataError, IntakeError
 from ..i18n import label, resolve_lang, t
 from ..intake.contracts import QUESTION_TYPES
@@ -260,8 +260,10 @@ def _role_weights(model: dict | None, dictionary: CompetencyDictionary, role_id:
     return {c: 1 / len(role.competency_ids) for c in role.competency_ids}
 
 
-def coverage(questions: pd.DataFrame, dictionary: CompetencyDictionary, *, model: dict | None = None, min_per_competency: int = 3) -> pd.DataFrame:
-    """One row per (role, competency) of every role the set covers: question counts, types, status, weight.
+def coverage(questions: pd.DataFrame, dictionary: CompetencyDictionary, *, model: dict | None = None, min_per_competency: int = 3,
+             lang: str | None = None) -> pd.DataFrame:
+    """One row per (role, competency) of every role the set covers: question counts, types, status, weight
+    (role, competency and dimension names, and the types summary, in ``lang``).
 
     Only questions whose role and competency resolved, with the competency in that role's model, count.
     """
@@ -280,13 +282,13 @@ def coverage(questions: pd.DataFrame, dictionary: CompetencyDictionary, *, model
             rows.append(
                 {
                     "role_id": role_id,
-                    "role": dictionary.roles[role_id].name,
+                    "role": dictionary.roles[role_id].label(lang),
                     "competency_id": cid,
-                    "competency": comp.name,
-                    "dimension": DIMENSION_NAMES[comp.dimension],
+                    "competency": comp.label(lang),
+                    "dimension": label("dimension", comp.dimension, lang),
                     "weight": round(weights.get(cid, 0.0), 4),
                     "n_questions": n,
-                    "types": "、".join(f"{t_}{c}" for t_, c in qs["type"].dropna().value_counts().items()),
+                    "types": t("bench.q.types_sep", lang).join(t("bench.q.type_count", lang, type=t_, n=c) for t_, c in qs["type"].dropna().value_counts().items()),
                     "status": status,
                 }
             )
@@ -527,7 +529,7 @@ class QuestionSetEvaluation:
         if len(self.quarantine):
             parts.append(f"<h3>{escape(h('bench.q.sec_quarantine'))}</h3>" + _table(self.quarantine, ["row", "column", "reason"], cols("row", "column", "reason")))
         if self.item_stats is not None:
-            parts.append(self.item_stats._repr_html_())
+            parts.append(self.item_stats.to_html(lang))
         return "<div class='wb-qset'>" + "".join(parts) + "</div>"
 
 
@@ -611,7 +613,7 @@ def evaluate_question_set(
         from .itemstats import item_statistics
 
         known = questions[questions["in_role"].astype(bool)]
-        item_stats = item_statistics(pilot, known[["question_id", "competency_id"]], group_columns=tuple(dif_columns))
+        item_stats = item_statistics(pilot, known[["question_id", "competency_id"]], group_columns=tuple(dif_columns), lang=lang)
     lint = lint_questions(questions[["question_id", "text", "type"]])
     lint.insert(1, "row", lint["question_id"].map(dict(zip(questions["question_id"], questions["row"]))))
     findings = pd.concat([f for f in (lint, references) if len(f)], ignore_index=True) if (len(lint) or len(references)) else pd.DataFrame(columns=FINDING_COLUMNS)
@@ -624,7 +626,7 @@ def evaluate_question_set(
         name=name,
         questions=questions,
         quarantine=quarantine if quarantine is not None else pd.DataFrame(columns=QUARANTINE_COLUMNS),
-        coverage=coverage(questions, dictionary, model=model, min_per_competency=min_per_competency),
+        coverage=coverage(questions, dictionary, model=model, min_per_competency=min_per_competency, lang=lang),
         type_balance=type_balance(questions),
         findings=findings,
         redundancy=redundancy(questions, threshold=threshold, within_role=False),

@@ -84,6 +84,8 @@ from scipy import optimize, special, stats
 from .._stats import qwk
 from .._tabular import escape
 from ..errors import ConfigurationError, DataError
+from ..i18n import resolve_lang
+from ..i18n import t as _t
 
 __all__ = [
     "ItemThresholds",
@@ -327,17 +329,9 @@ def _rating_matrix(p: pd.DataFrame) -> _RatingMatrix | None:
 
 _ICC_TYPES = ("ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k")
 _ICC_LABELS = ("ICC(1,1)", "ICC(A,1)", "ICC(C,1)", "ICC(1,k)", "ICC(A,k)", "ICC(C,k)")
-_ICC_ZH = (
-    "单一评分人；单因素随机模型（每条回答的评分人可以不同）",
-    "单一评分人；绝对一致（双因素随机，评分人是随机样本）",
-    "单一评分人；相对一致（双因素混合，评分人固定）",
-    "k 位评分人的平均分；单因素随机模型",
-    "k 位评分人的平均分；绝对一致（双因素随机）",
-    "k 位评分人的平均分；相对一致（双因素混合）",
-)
 
 
-def _icc_frame(Y: np.ndarray) -> pd.DataFrame:
+def _icc_frame(Y: np.ndarray, lang: str | None = None) -> pd.DataFrame:
     """The six ICCs, F tests and 95 % CIs from a complete targets × raters matrix (pingouin's formulas)."""
     n, k = Y.shape
     if n < 2 or k < 2:
@@ -384,7 +378,7 @@ def _icc_frame(Y: np.ndarray) -> pd.DataFrame:
         {
             "type": list(_ICC_TYPES),
             "label": list(_ICC_LABELS),
-            "description": list(_ICC_ZH),
+            "description": [_t(f"items.icc.{k}", lang) for k in _ICC_TYPES],
             "icc": [float(x) for x in (icc1, icc2, icc3, icc1k, icc2k, icc3k)],
             "F": [float(x) for x in (f1, f3, f3, f1, f3, f3)],
             "df1": [df1] * 6,
@@ -823,26 +817,10 @@ def _grm_fit(wide: pd.DataFrame, *, n_quad: int, max_iter: int, seed: int) -> pd
 # the item-statistics report
 # --------------------------------------------------------------------------------------------------------------
 
-FLAG_LABELS: dict[str, str] = {
-    "low_item_total": "区分度低",
-    "negative_item_total": "与其他题方向相反",
-    "marginal_item_total": "区分度一般",
-    "alpha_if_deleted_higher": "删除后信度提高",
-    "floor_effect": "地板效应",
-    "ceiling_effect": "天花板效应",
-    "low_sd": "分数过于集中",
-    "low_qwk": "评分人一致性低",
-    "dif_moderate": "中等群体差异（DIF）",
-    "dif_large": "较大群体差异（DIF）",
-    "single_item_competency": "胜任力仅此一题",
-    "insufficient_data": "数据不足",
-    "ok": "达标",
-    "low_alpha": "信度不足",
-    "too_few_items": "题目太少",
-    "too_few_candidates": "候选人太少",
-    "low_icc": "评分人一致性低",
-    "no_double_ratings": "无双评数据",
-}
+FLAG_CODES = ("low_item_total", "negative_item_total", "marginal_item_total", "alpha_if_deleted_higher", "floor_effect", "ceiling_effect",
+              "low_sd", "low_qwk", "dif_moderate", "dif_large", "single_item_competency", "insufficient_data", "ok", "low_alpha",
+              "too_few_items", "too_few_candidates", "low_icc", "no_double_ratings")  # fmt: skip
+FLAG_LABELS: dict[str, str] = {code: _t(f"items.flag.{code}", "zh") for code in FLAG_CODES}  # Chinese; items.flag.* in the catalog
 
 
 @dataclass(frozen=True, eq=False)
@@ -865,70 +843,66 @@ class ItemStatsResult:
     irt: pd.DataFrame
     thresholds: ItemThresholds
     scale: tuple[float, float]
+    lang: str = "zh"
 
-    def _repr_html_(self) -> str:
+    def to_html(self, lang: str | None = None) -> str:
         th = self.thresholds
+        lang = lang or self.lang
         parts = ["<div class='wb-itemstats'>"]
-        parts.append(f"<h3>题目统计（{len(self.items)} 道题）</h3>")
-        parts.append(
-            f"<p>评分量表：{self.scale[0]:g}–{self.scale[1]:g}。校正题总相关 ≥ {th.min_item_total:.2f} 为良好，"
-            f"{th.marginal_item_total:.2f}–{th.min_item_total:.2f} 为一般，低于 {th.marginal_item_total:.2f} 需修改"
-            f"（Ebel &amp; Frisbie 1991）；α ≥ {th.min_alpha:.2f}（Nunnally 1978）。</p>"
-        )
-        parts.append(_html_table(self.items, _ITEM_COLS_ZH))
-        parts.append("<h3>胜任力内部一致性（Cronbach α）</h3>")
-        parts.append(_html_table(self.competencies, _COMP_COLS_ZH))
-        parts.append("<h3>评分人一致性（组内相关系数 ICC）</h3>")
+        parts.append(f"<h3>{escape(_t('items.h.items', lang, n=len(self.items)))}</h3>")
+        parts.append("<p>" + escape(_t("items.scale_note", lang, lo=f"{self.scale[0]:g}", hi=f"{self.scale[1]:g}", good=f"{th.min_item_total:.2f}",
+                                       marginal=f"{th.marginal_item_total:.2f}", alpha=f"{th.min_alpha:.2f}")) + "</p>")
+        parts.append(_html_table(self.items, _ITEM_COLS, lang))
+        parts.append(f"<h3>{escape(_t('items.h.alpha', lang))}</h3>")
+        parts.append(_html_table(self.competencies, _COMP_COLS, lang))
+        parts.append(f"<h3>{escape(_t('items.h.icc', lang))}</h3>")
         agreement = self.agreement
         if "recommended" in agreement.columns:
             rec = agreement["recommended"]
             agreement = agreement[(rec.isna() | (rec == True)).to_numpy(dtype=bool)]  # noqa: E712
-        parts.append(_html_table(agreement, _AGREE_COLS_ZH))
-        parts.append("<h3>群体差异（DIF，Mantel–Haenszel，ETS A/B/C 分级）</h3>")
-        parts.append("<p>MH D-DIF 为负表示：在总分相当的候选人中，这道题对焦点组更难。</p>")
-        parts.append(_html_table(self.dif, _DIF_COLS_ZH))
-        parts.append("<h3>项目反应理论（等级反应模型）</h3>")
-        parts.append(_html_table(self.irt, _IRT_COLS_ZH))
+        parts.append(_html_table(agreement, _AGREE_COLS, lang))
+        parts.append(f"<h3>{escape(_t('items.h.dif', lang))}</h3>")
+        parts.append(f"<p>{escape(_t('items.dif_sign_note', lang))}</p>")
+        parts.append(_html_table(self.dif, _DIF_COLS, lang))
+        parts.append(f"<h3>{escape(_t('items.h.irt', lang))}</h3>")
+        parts.append(_html_table(self.irt, _IRT_COLS, lang))
         parts.append("</div>")
         return "".join(parts)
 
-
-_ITEM_COLS_ZH = {
-    "question_id": "题目", "competency_id": "胜任力", "n": "人数", "mean": "均值", "sd": "标准差",
-    "floor_share": "最低分占比", "ceiling_share": "最高分占比", "corrected_item_total": "校正题总相关",
-    "alpha_if_deleted": "删除该题后 α", "qwk": "评分人一致性 QWK", "flags": "问题", "explanation": "说明",
-}  # fmt: skip
-_COMP_COLS_ZH = {"competency_id": "胜任力", "form": "题组", "n_items": "题目数", "n_candidates": "完整作答人数", "alpha": "Cronbach α",
-                 "flag": "结论", "explanation": "说明"}  # fmt: skip
-_AGREE_COLS_ZH = {"competency_id": "胜任力", "label": "ICC 类型", "description": "含义", "icc": "ICC", "ci95_low": "95% CI 下限",
-                  "ci95_high": "95% CI 上限", "n_answers": "回答数", "n_raters": "每条评分数", "flag": "结论", "explanation": "说明"}  # fmt: skip
-_DIF_COLS_ZH = {"competency_id": "胜任力", "form": "题组", "question_id": "题目", "group": "分组变量", "focal": "焦点组", "reference": "参照组",
-                "n_focal": "焦点组人数", "n_reference": "参照组人数", "mh_d_dif": "MH D-DIF", "se": "标准误", "p_value": "p 值",
-                "ets_class": "ETS 分级", "smd_sd": "SMD/SD", "ets_poly_class": "多级分级", "explanation": "说明"}  # fmt: skip
-_IRT_COLS_ZH = {"competency_id": "胜任力", "form": "题组", "question_id": "题目", "fitted": "已拟合", "a": "区分度 a", "b1": "阈值 b1", "b2": "阈值 b2",
-                "b3": "阈值 b3", "b4": "阈值 b4", "converged": "收敛", "reason": "说明"}  # fmt: skip
+    def _repr_html_(self) -> str:
+        return self.to_html()
 
 
-def _fmt(value: object) -> str:
+# column headers: items.col.<column> in the catalog
+_ITEM_COLS = ("question_id", "competency_id", "n", "mean", "sd", "floor_share", "ceiling_share", "corrected_item_total", "alpha_if_deleted", "qwk",
+              "flags", "explanation")  # fmt: skip
+_COMP_COLS = ("competency_id", "form", "n_items", "n_candidates", "alpha", "flag", "explanation")
+_AGREE_COLS = ("competency_id", "label", "description", "icc", "ci95_low", "ci95_high", "n_answers", "n_raters", "flag", "explanation")
+_DIF_COLS = ("competency_id", "form", "question_id", "group", "focal", "reference", "n_focal", "n_reference", "mh_d_dif", "se", "p_value",
+             "ets_class", "smd_sd", "ets_poly_class", "explanation")  # fmt: skip
+_IRT_COLS = ("competency_id", "form", "question_id", "fitted", "a", "b1", "b2", "b3", "b4", "converged", "reason")
+
+
+def _fmt(value: object, lang: str | None = None) -> str:
     if isinstance(value, (list, tuple)):
-        return escape("、".join(FLAG_LABELS.get(str(v), str(v)) for v in value))
+        return escape(_t("items.list_sep", lang).join(_t(f"items.flag.{v}", lang) if str(v) in FLAG_CODES else str(v) for v in value))
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, (bool, np.bool_)):
-        return "是" if value else "否"
+        return _t("items.yes" if value else "items.no", lang)
     if isinstance(value, (float, np.floating)):
         return f"{value:.3f}"
-    if isinstance(value, str) and value in FLAG_LABELS:
-        return escape(FLAG_LABELS[value])
+    if isinstance(value, str) and value in FLAG_CODES:
+        return escape(_t(f"items.flag.{value}", lang))
     return escape(value).replace("\n", "<br>")
 
 
-def _html_table(frame: pd.DataFrame, names: Mapping[str, str]) -> str:
+def _html_table(frame: pd.DataFrame, names, lang: str | None = None) -> str:
     cols = [c for c in names if c in frame.columns]
     if frame.empty or not cols:
-        return "<p class='wb-muted'>（无）</p>"
-    head = "".join(f"<th>{escape(names[c])}</th>" for c in cols)
-    body = "".join("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in row) + "</tr>" for row in frame[cols].itertuples(index=False))
+        return f"<p class='wb-muted'>{escape(_t('items.none', lang))}</p>"
+    head = "".join(f"<th>{escape(_t(f'items.col.{c}', lang))}</th>" for c in cols)
+    body = "".join("<tr>" + "".join(f"<td>{_fmt(v, lang)}</td>" for v in row) + "</tr>" for row in frame[cols].itertuples(index=False))
     return f"<table class='wb-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -974,6 +948,7 @@ def item_statistics(
     group_columns=(),
     thresholds: ItemThresholds | None = None,
     scale: tuple[float, float] | None = None,
+    lang: str | None = None,
 ) -> ItemStatsResult:
     """Item, competency, rater-agreement, DIF and IRT statistics of piloted interview questions.
 
@@ -981,7 +956,9 @@ def item_statistics(
     each other value is a focal group) or ``{column: (focal, reference)}`` / ``{column: [(focal, reference), …]}``.
     ``scale``: (minimum, maximum) of the rating scale for floor/ceiling shares (default: observed min/max).
     DIF matches on the competency's total score, so it needs ≥ 2 items in the competency.
+    ``lang``: the language of the explanations (default: the current language).
     """
+    lang = resolve_lang(lang)
     th = thresholds or ItemThresholds()
     p = _prepare_pilot(pilot)
     q = _prepare_questions(questions)
@@ -1023,61 +1000,61 @@ def item_statistics(
         r = item_rows[i]
         if r["floor_share"] > th.floor_ceiling_share:
             flags[i].append("floor_effect")
-            notes[i].append(f"有 {r['floor_share']:.0%} 的评分是最低分 {lo:g}（超过 {th.floor_ceiling_share:.0%}，Terwee 等 2007）：题目可能太难或评分过严，无法区分能力较弱的候选人。")
+            notes[i].append(_t("items.floor", lang, share=f"{r['floor_share']:.0%}", lo=f"{lo:g}", limit=f"{th.floor_ceiling_share:.0%}"))
         if r["ceiling_share"] > th.floor_ceiling_share:
             flags[i].append("ceiling_effect")
-            notes[i].append(f"有 {r['ceiling_share']:.0%} 的评分是最高分 {hi:g}（超过 {th.floor_ceiling_share:.0%}，Terwee 等 2007）：题目可能太容易或评分过松，无法区分优秀的候选人。")
+            notes[i].append(_t("items.ceiling", lang, share=f"{r['ceiling_share']:.0%}", hi=f"{hi:g}", limit=f"{th.floor_ceiling_share:.0%}"))
         if np.isfinite(r["sd"]) and r["sd"] < th.min_sd:
             flags[i].append("low_sd")
-            notes[i].append(f"评分标准差只有 {r['sd']:.2f}（低于 {th.min_sd:g}）：几乎所有人得分相同，这道题对区分候选人帮助很小。")
+            notes[i].append(_t("items.low_sd", lang, sd=f"{r['sd']:.2f}", limit=f"{th.min_sd:g}"))
         if np.isfinite(qwk) and qwk < th.min_qwk:
             flags[i].append("low_qwk")
-            notes[i].append(f"不同评分人对同一回答的评分一致性（二次加权 Kappa）为 {qwk:.2f}，低于 {th.min_qwk:.2f}（Williamson 等 2012）：评分标准可能不够清楚，建议细化行为锚定评分标准并做评分人校准培训。")
+            notes[i].append(_t("items.low_qwk", lang, qwk=f"{qwk:.2f}", limit=f"{th.min_qwk:.2f}"))
 
     # ---- per competency and form: alpha, item-total, DIF, IRT; agreement per competency
     for comp in competencies:
         citems = [i for i in items if comp_of[i] == comp]
         by_item = p[p[ITEM].isin(citems)]
-        agree_rows.append(_agreement(by_item, "competency", comp, th))
+        agree_rows.append(_agreement(by_item, "competency", comp, th, lang))
         forms = _forms(wide_all[citems])
         in_form = {i for f in forms for i in f}
         for i in citems:
             if i not in in_form:
                 flags[i].append("single_item_competency")
-                notes[i].append("回答这道题的候选人在同一胜任力下没有回答其他题目，无法计算它与其他题的相关（区分度）和信度。建议每项胜任力至少设置 3 道题。")
+                notes[i].append(_t("items.single_item", lang))
         if not forms:
             comp_rows.append({COMP: comp, "form": None, "question_ids": ",".join(map(str, citems)), "n_items": len(citems), "n_candidates": int(wide_all[citems].notna().any(axis=1).sum()),
                               "alpha": float("nan"), "flag": "too_few_items",
-                              "explanation": "没有候选人回答过该胜任力的 2 道及以上题目，无法计算内部一致性信度（至少需要 2 道题）。建议每项胜任力至少设置 3 道题。"})  # fmt: skip
-            irt_frames.append(pd.DataFrame([{COMP: comp, "form": None, ITEM: None, "fitted": False, "n": 0, "reason": "题目太少（每位候选人在该胜任力下最多回答 1 道题），未拟合等级反应模型。"}]))
+                              "explanation": _t("items.too_few_items", lang)})  # fmt: skip
+            irt_frames.append(pd.DataFrame([{COMP: comp, "form": None, ITEM: None, "fitted": False, "n": 0, "reason": _t("items.irt_too_few_items_form", lang)}]))
             for col, focal, reference in comparisons:
                 dif_frames.append(pd.DataFrame([{COMP: comp, "form": None, ITEM: None, "group": col, "focal": focal, "reference": reference,
-                                                 "explanation": "每位候选人在该胜任力下最多回答 1 道题，无法按能力匹配，不做 DIF 分析。"}]))  # fmt: skip
+                                                 "explanation": _t("items.dif_one_per_candidate", lang)}]))  # fmt: skip
             continue
         seen: set = set()
         for k, fitems in enumerate(forms, start=1):
             label = _form_label(q, fitems, k, len(forms))
             complete = wide_all[fitems].dropna(how="any")
             # an item shared by several forms gets its item statistics from the first (largest) form
-            row = _ctt_block(complete, fitems, [i for i in fitems if i not in seen], item_rows, flags, notes, th)
+            row = _ctt_block(complete, fitems, [i for i in fitems if i not in seen], item_rows, flags, notes, th, lang)
             seen.update(fitems)
-            prefix = "" if len(forms) == 1 else f"题组 {label}（{len(fitems)} 道题，由同一批候选人回答）："
+            prefix = "" if len(forms) == 1 else _t("items.form_prefix", lang, form=label, n=len(fitems))
             comp_rows.append({COMP: comp, "form": label, "question_ids": ",".join(map(str, fitems)), **row, "explanation": prefix + row["explanation"]})
             block = cons[cons[ITEM].isin(fitems)]
             for col, focal, reference in comparisons:
-                dif_frames.append(_dif_rows(block, fitems, comp, col, focal, reference, th).assign(form=label))
-            irt_frames.append(_irt_rows(complete, fitems, comp, th).assign(form=label))
-    agree_rows.insert(0, _agreement(p, "overall", None, th))
+                dif_frames.append(_dif_rows(block, fitems, comp, col, focal, reference, th, lang).assign(form=label))
+            irt_frames.append(_irt_rows(complete, fitems, comp, th, lang).assign(form=label))
+    agree_rows.insert(0, _agreement(p, "overall", None, th, lang))
 
     dif = pd.concat(dif_frames, ignore_index=True) if dif_frames else pd.DataFrame(columns=[COMP, "form", ITEM, *DIF_COLUMNS, "explanation"])
     dif = dif[[COMP, "form", *[c for c in dif.columns if c not in (COMP, "form")]]]
     irt = pd.concat(irt_frames, ignore_index=True)
     irt = irt[[COMP, "form", *[c for c in irt.columns if c not in (COMP, "form")]]]
-    _dif_flags(dif, flags, notes)
+    _dif_flags(dif, flags, notes, lang)
 
     item_frame = pd.DataFrame([item_rows[i] for i in items])
     item_frame["flags"] = pd.Series([list(flags[i]) for i in items], index=item_frame.index, dtype=object)
-    item_frame["explanation"] = ["\n".join(notes[i]) if notes[i] else "未发现问题。" for i in items]
+    item_frame["explanation"] = ["\n".join(notes[i]) if notes[i] else _t("items.no_problem", lang) for i in items]
     return ItemStatsResult(
         items=item_frame,
         competencies=pd.DataFrame(comp_rows, columns=[COMP, "form", "question_ids", "n_items", "n_candidates", "alpha", "flag", "explanation"]),
@@ -1086,6 +1063,7 @@ def item_statistics(
         irt=irt,
         thresholds=th,
         scale=(lo, hi),
+        lang=lang,
     )
 
 
@@ -1123,7 +1101,8 @@ def _form_label(q: pd.DataFrame, fitems: list, k: int, n_forms: int) -> str:
     return str(k) if n_forms > 1 else "1"
 
 
-def _ctt_block(complete: pd.DataFrame, fitems: list, owned: list, item_rows: dict, flags: dict, notes: dict, th: ItemThresholds) -> dict:
+def _ctt_block(complete: pd.DataFrame, fitems: list, owned: list, item_rows: dict, flags: dict, notes: dict, th: ItemThresholds,
+               lang: str | None = None) -> dict:
     """α, item-rest r and α-if-deleted of one form (listwise-complete candidates × items); fills the rows of the
     ``owned`` items (those not already described by an earlier form)."""
     n_c = len(complete)
@@ -1131,9 +1110,9 @@ def _ctt_block(complete: pd.DataFrame, fitems: list, owned: list, item_rows: dic
     if n_c < 3:
         for i in owned:
             flags[i].append("insufficient_data")
-            notes[i].append(f"只有 {n_c} 名候选人有完整评分，无法计算区分度。")
+            notes[i].append(_t("items.few_complete_item", lang, n=n_c))
         return {"n_items": len(fitems), "n_candidates": n_c, "alpha": alpha, "flag": "too_few_candidates",
-                "explanation": f"只有 {n_c} 名候选人答完了这组题目的全部题目，无法计算信度。"}  # fmt: skip
+                "explanation": _t("items.few_complete_form", lang, n=n_c)}  # fmt: skip
     X = complete.to_numpy(dtype="float64")
     alpha = _alpha(X)
     total = X.sum(axis=1)
@@ -1145,96 +1124,94 @@ def _ctt_block(complete: pd.DataFrame, fitems: list, owned: list, item_rows: dic
         item_rows[i]["corrected_item_total"], item_rows[i]["alpha_if_deleted"] = rit, aid
         if np.isfinite(rit) and rit < th.marginal_item_total:
             flags[i].append("low_item_total")
-            notes[i].append(f"校正题总相关 r = {rit:.2f}，低于 {th.marginal_item_total:.2f}（Ebel & Frisbie：低于 .20 需修改）：这道题的得分与同一胜任力其他题目的得分关系很弱，可能测的不是同一种能力，或评分标准不清楚。建议修改题目或评分锚点，必要时删除。")
+            notes[i].append(_t("items.low_item_total", lang, r=f"{rit:.2f}", limit=f"{th.marginal_item_total:.2f}"))
             if rit < 0:
                 flags[i].append("negative_item_total")
-                notes[i].append("相关为负：其他题表现好的候选人在这道题上反而得分低。请检查是否反向计分或评分标准写反。")
+                notes[i].append(_t("items.negative_item_total", lang))
         elif np.isfinite(rit) and rit < th.min_item_total:
             flags[i].append("marginal_item_total")
-            notes[i].append(f"校正题总相关 r = {rit:.2f}，处于 {th.marginal_item_total:.2f}–{th.min_item_total:.2f} 的临界区间：区分能力强弱的效果一般，建议复核题目表述和评分锚点。")
+            notes[i].append(_t("items.marginal_item_total", lang, r=f"{rit:.2f}", low=f"{th.marginal_item_total:.2f}", high=f"{th.min_item_total:.2f}"))
         elif not np.isfinite(rit):
             flags[i].append("insufficient_data")
-            notes[i].append("评分没有变化（或其他题总分没有变化），无法计算校正题总相关。")
+            notes[i].append(_t("items.no_variance_item", lang))
         if np.isfinite(aid) and np.isfinite(alpha) and aid > alpha:
             flags[i].append("alpha_if_deleted_higher")
-            notes[i].append(f"删除这道题后，该胜任力的 Cronbach α 会从 {alpha:.2f} 升到 {aid:.2f}：这道题拉低了整组题目的一致性。")
+            notes[i].append(_t("items.alpha_if_deleted", lang, alpha=f"{alpha:.2f}", aid=f"{aid:.2f}"))
     if not np.isfinite(alpha):
-        flag, expl = "too_few_candidates", "总分没有变化，无法计算信度。"
+        flag, expl = "too_few_candidates", _t("items.no_variance_total", lang)
     elif alpha < th.min_alpha:
         flag = "low_alpha"
-        expl = f"Cronbach α = {alpha:.2f}，低于 {th.min_alpha:.2f}（Nunnally 1978）：这组题给出的胜任力分数不够稳定，同一候选人再测一次可能得到明显不同的分数。建议修改或替换区分度低的题目，或增加题目。"
+        expl = _t("items.low_alpha", lang, alpha=f"{alpha:.2f}", limit=f"{th.min_alpha:.2f}")
     else:
         flag = "ok"
-        expl = f"Cronbach α = {alpha:.2f}，达到 {th.min_alpha:.2f} 的要求（Nunnally 1978）。若分数单独用于决定候选人去留，通常要求 α ≥ 0.90。"
+        expl = _t("items.alpha_ok", lang, alpha=f"{alpha:.2f}", limit=f"{th.min_alpha:.2f}")
     return {"n_items": len(fitems), "n_candidates": n_c, "alpha": alpha, "flag": flag, "explanation": expl}
 
 
-def _agreement(p: pd.DataFrame, scope: str, comp, th: ItemThresholds) -> pd.DataFrame:
+def _agreement(p: pd.DataFrame, scope: str, comp, th: ItemThresholds, lang: str | None = None) -> pd.DataFrame:
     m = _rating_matrix(p)
     if m is None or m.Y.shape[0] < 2:
         return pd.DataFrame([{"scope": scope, COMP: comp, "flag": "no_double_ratings",
-                              "explanation": "没有（或只有 1 条）被两位及以上评分人评过的回答，无法计算评分人一致性。建议抽取至少 50 条回答做双评。"}])  # fmt: skip
-    out = _icc_frame(m.Y)
+                              "explanation": _t("items.no_double", lang)}])  # fmt: skip
+    out = _icc_frame(m.Y, lang)
     out.insert(0, "scope", scope)
     out.insert(1, COMP, comp)
     out["n_answers"], out["n_raters"], out["design"] = m.Y.shape[0], m.Y.shape[1], m.design
     rec = ("ICC2", "ICC2k") if m.design == "crossed" else ("ICC1", "ICC1k")
     out["recommended"] = out["type"].isin(rec)
     single, avg = out.set_index("type").loc[rec[0], "icc"], out.set_index("type").loc[rec[1], "icc"]
-    design = ("所有评分人评了全部回答（交叉设计），采用双因素随机、绝对一致的 ICC(A,1)。" if m.design == "crossed"
-              else "每条回答的评分人不同，采用单因素随机模型 ICC(1,1)。")  # fmt: skip
+    design = _t("items.design_crossed" if m.design == "crossed" else "items.design_one_way", lang)
     if m.truncated:
-        design += f"部分回答评分多于 {m.Y.shape[1]} 次，只用了前 {m.Y.shape[1]} 次评分。"
+        design += _t("items.truncated", lang, k=m.Y.shape[1])
     if not np.isfinite(single):
-        flag, text = "no_double_ratings", design + "评分没有变化，无法计算 ICC。"
+        flag, text = "no_double_ratings", design + _t("items.icc_no_variance", lang)
     elif single < th.min_icc:
         flag = "low_icc"
-        text = design + (f"单一评分人 ICC = {single:.2f}，低于 {th.min_icc:.2f}（Cicchetti 1994：< .40 差，.40–.59 一般，.60–.74 良好，≥ .75 优秀）："
-                         f"一位面试官给出的分数有相当部分来自评分人之间的差异，而不是候选人之间的差异。建议细化评分标准、开展校准培训，"
-                         f"或用 {m.Y.shape[1]} 位评分人的平均分（平均分的 ICC = {avg:.2f}）。")  # fmt: skip
+        text = design + _t("items.low_icc", lang, single=f"{single:.2f}", limit=f"{th.min_icc:.2f}", k=m.Y.shape[1], avg=f"{avg:.2f}")
     else:
         flag = "ok"
-        text = design + f"单一评分人 ICC = {single:.2f}，达到 {th.min_icc:.2f} 的要求（Cicchetti 1994）；{m.Y.shape[1]} 位评分人平均分的 ICC = {avg:.2f}。"
+        text = design + _t("items.icc_ok", lang, single=f"{single:.2f}", limit=f"{th.min_icc:.2f}", k=m.Y.shape[1], avg=f"{avg:.2f}")
     out["flag"] = np.where(out["type"] == rec[0], flag, None)
     out["explanation"] = np.where(out["type"] == rec[0], text, "")
     return out
 
 
-def _dif_rows(cons: pd.DataFrame, citems: list, comp, col, focal, reference, th: ItemThresholds) -> pd.DataFrame:
+def _dif_rows(cons: pd.DataFrame, citems: list, comp, col, focal, reference, th: ItemThresholds, lang: str | None = None) -> pd.DataFrame:
     base = {COMP: comp, "group": col, "focal": focal, "reference": reference}
     if len(citems) < 2:
-        return pd.DataFrame([{**base, ITEM: None, "explanation": "该胜任力只有 1 道题，无法按能力匹配，不做 DIF 分析。"}])
+        return pd.DataFrame([{**base, ITEM: None, "explanation": _t("items.dif_single", lang)}])
     try:
         out = mh_dif(cons, group=col, focal=focal, reference=reference, purify=True)
     except DataError as exc:
-        return pd.DataFrame([{**base, ITEM: None, "explanation": f"无法进行 DIF 分析：{exc}"}])
+        return pd.DataFrame([{**base, ITEM: None, "explanation": _t("items.dif_error", lang, error=exc)}])
     out.insert(0, COMP, comp)
     expl = []
     small = (out["n_focal"] < th.dif_min_group) | (out["n_reference"] < th.dif_min_group)
     for k, r in out.iterrows():
-        who = f"{col}为“{focal}”的候选人"
+        who = _t("items.dif_who", lang, col=col, value=focal)
         if small[k]:
             out.loc[k, ["ets_class", "ets_poly_class"]] = None
-            expl.append(f"焦点组（{focal}）{r['n_focal']} 人、参照组（{reference}）{r['n_reference']} 人，少于 {th.dif_min_group} 人，不做 DIF 分级，数字仅供参考。")
+            expl.append(_t("items.dif_small", lang, focal=focal, n_focal=r["n_focal"], reference=reference, n_reference=r["n_reference"], limit=th.dif_min_group))
             continue
         cls, poly = r["ets_class"], r["ets_poly_class"]
-        harder = who if r["mh_d_dif"] < 0 else f"{col}为“{reference}”的候选人"
+        other = _t("items.dif_who", lang, col=col, value=reference)
+        harder = who if r["mh_d_dif"] < 0 else other
         if cls == "C":
-            text = f"差异较大（ETS C 类，MH D-DIF = {r['mh_d_dif']:.2f}）：在同一胜任力总分相当的候选人中，这道题对{harder}明显更难。按 ETS 惯例，C 类题只在确有必要时使用，建议修改或替换。"
+            text = _t("items.dif_c", lang, d=f"{r['mh_d_dif']:.2f}", harder=harder)
         elif cls == "B":
-            text = f"中等差异（ETS B 类，MH D-DIF = {r['mh_d_dif']:.2f}）：在总分相当的候选人中，这道题对{harder}更难。可以使用，但建议请专家复核题目内容和评分标准是否对该群体不公平。"
+            text = _t("items.dif_b", lang, d=f"{r['mh_d_dif']:.2f}", harder=harder)
         elif cls == "A":
-            text = f"在总分相当的候选人中，{who}与{col}为“{reference}”的候选人在这道题上没有明显差异（ETS A 类）。"
+            text = _t("items.dif_a", lang, who=who, other=other)
         else:
-            text = "无法计算 MH 统计量（高分/低分在各层中分布过于极端）。"
+            text = _t("items.dif_na", lang)
         if poly is not None:
-            text += f"按原始多级评分的标准化均值差（SMD/SD = {r['smd_sd']:.2f}），属 ETS 多级题 {poly} 类。"
+            text += _t("items.dif_poly", lang, smd=f"{r['smd_sd']:.2f}", poly=poly)
         expl.append(text)
     out["explanation"] = expl
     return out
 
 
-def _dif_flags(dif: pd.DataFrame, flags: dict, notes: dict) -> None:
+def _dif_flags(dif: pd.DataFrame, flags: dict, notes: dict, lang: str | None = None) -> None:
     if dif.empty:
         return
     for i, rows in dif[dif[ITEM].notna()].groupby(ITEM, sort=False):
@@ -1244,24 +1221,24 @@ def _dif_flags(dif: pd.DataFrame, flags: dict, notes: dict) -> None:
         moderate = rows[(rows["ets_class"] == "B") | (rows["ets_poly_class"] == "BB")]
         if len(large):
             flags[i].append("dif_large")
-            notes[i] += [f"群体差异（{r['group']}：{r['focal']} 对 {r['reference']}）：{r['explanation']}" for _, r in large.iterrows()]
+            notes[i] += [_t("items.dif_note", lang, group=r["group"], focal=r["focal"], reference=r["reference"], text=r["explanation"]) for _, r in large.iterrows()]
         elif len(moderate):
             flags[i].append("dif_moderate")
-            notes[i] += [f"群体差异（{r['group']}：{r['focal']} 对 {r['reference']}）：{r['explanation']}" for _, r in moderate.iterrows()]
+            notes[i] += [_t("items.dif_note", lang, group=r["group"], focal=r["focal"], reference=r["reference"], text=r["explanation"]) for _, r in moderate.iterrows()]
 
 
-def _irt_rows(complete: pd.DataFrame, citems: list, comp, th: ItemThresholds) -> pd.DataFrame:
+def _irt_rows(complete: pd.DataFrame, citems: list, comp, th: ItemThresholds, lang: str | None = None) -> pd.DataFrame:
     n = len(complete)
     reason = None
     if len(citems) < 3:
-        reason = f"只有 {len(citems)} 道题（少于 3 道），等级反应模型无法稳定估计，未拟合。"
+        reason = _t("items.irt_few_items", lang, n=len(citems))
     elif n < th.irt_min_n:
-        reason = f"只有 {n} 名候选人有完整评分（少于 {th.irt_min_n} 人），等级反应模型的参数估计不稳定，未拟合。"
+        reason = _t("items.irt_few_candidates", lang, n=n, limit=th.irt_min_n)
     if reason is None:
         try:
             fit = grm_fit(np.floor(complete + 0.5))
         except DataError as exc:
-            reason = f"无法拟合等级反应模型：{exc}"
+            reason = _t("items.irt_error", lang, error=exc)
     if reason is not None:
         return pd.DataFrame([{COMP: comp, ITEM: None, "fitted": False, "n": n, "reason": reason}])
     fit = fit.rename(columns={"item": ITEM})
@@ -1269,9 +1246,9 @@ def _irt_rows(complete: pd.DataFrame, citems: list, comp, th: ItemThresholds) ->
     fit.insert(2, "fitted", True)
     reasons = []
     for _, r in fit.iterrows():
-        text = "已拟合（多位评分人的平均分四舍五入为整数后拟合）。" if r["converged"] else "优化未收敛，参数仅供参考。"
+        text = _t("items.irt_fitted" if r["converged"] else "items.irt_not_converged", lang)
         if abs(r["a"]) < 0.35:
-            text += f"区分度 a = {r['a']:.2f} 很低（< 0.35，Baker 2001）：这道题几乎不能区分该胜任力的高低，阈值 b 没有解释意义。"
+            text += _t("items.irt_low_a", lang, a=f"{r['a']:.2f}")
         reasons.append(text)
     fit["reason"] = reasons
     return fit

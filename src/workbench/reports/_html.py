@@ -11,7 +11,7 @@ from nbconvert import HTMLExporter
 import pandas as pd
 
 from .._tabular import escape
-from ..i18n import t
+from ..i18n import has, t
 
 __all__ = ["notebook_to_html", "report_css", "write_index", "assert_offline"]
 
@@ -27,7 +27,7 @@ def notebook_to_html(notebook_path: str | Path, html_path: str | Path, *, banner
     nb = nbformat.read(str(notebook_path), as_version=4)
     exporter = HTMLExporter(
         template_name="workbench",
-        language_code="zh" if lang == "zh" else "en",  # ISO 639-1 (nbconvert refuses zh-CN); lang="zh" picks the SC glyphs
+        language_code=lang,  # ISO 639-1, "zh" or "en" (nbconvert refuses zh-CN); lang="zh" picks the SC glyphs
         extra_template_basedirs=[str(_TEMPLATES)],
         exclude_input=True,
         exclude_input_prompt=True,
@@ -35,17 +35,26 @@ def notebook_to_html(notebook_path: str | Path, html_path: str | Path, *, banner
         embed_images=True,
     )
     # Hide papermill's error-marker cells' code but keep their message (it says where it failed).
+    title = _title(nb, Path(notebook_path).stem, lang)
     resources = {
         "workbench_css": report_css(),
         "workbench_banner": escape(banner),
-        "metadata": {"name": nb.metadata.get("title") or Path(notebook_path).stem},
+        "metadata": {"name": title},
     }
-    body, _ = exporter.from_notebook_node(_reader_view(nb), resources=resources)
+    view = _reader_view(nb)
+    view.metadata["title"] = title  # the template prefers the notebook's own (bilingual) title
+    body, _ = exporter.from_notebook_node(view, resources=resources)
     assert_offline(body)
     html_path = Path(html_path)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(body, encoding="utf-8")
     return html_path
+
+
+def _title(nb, stem: str, lang: str) -> str:
+    """The page title: the stage's title from the catalog in the report's language, else the notebook's own."""
+    key = f"stage.{stem}"
+    return f"{stem} {t(key, lang)}" if has(key) else (nb.metadata.get("title") or stem)
 
 
 def _reader_view(nb):

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from .._tabular import write_csv_safe
-from ..competency import DIMENSION_NAMES
 from ..competency.model import CompetencyModel, build_competency_model
 from ..i18n import label, t
 from ..pipeline import StageContext
@@ -70,14 +69,14 @@ def run(ctx: StageContext, params: Params) -> Result:
 def report(result: Result, lang: str = "zh") -> Report:
     model = result.model
     rep = Report(t("stage.01_competency_model", lang), lang)
-    rep.paragraph(t("s01.intro", lang)).html(model._repr_html_())
+    rep.paragraph(t("s01.intro", lang)).html(model.to_html(lang))
     rep.heading(t("s01.h.weights", lang)).figure(weights_heatmap(model, lang=lang))
     if result.recovery is not None:
-        rep.heading(t("s01.h.truth", lang)).paragraph(t("s01.truth_note", lang)).table(recovery_table(result.recovery, lang=lang))
+        rep.heading(t("s01.h.truth", lang)).paragraph(t("s01.truth_note", lang)).table(recovery_table(result.recovery, model.dictionary, lang=lang))
     rep.heading(t("s01.h.roles", lang)).paragraph(t("s01.roles_note", lang))
     for role_id in model.roles["role_id"]:
-        rep.heading(model.dictionary.roles[role_id].name if lang == "zh" else model.dictionary.roles[role_id].name_en, level=3)
-        rep.figure(effect_plot(model, role_id, lang=lang)).table(model.comparison_table(role_id))
+        rep.heading(model.dictionary.roles[role_id].label(lang), level=3)
+        rep.figure(effect_plot(model, role_id, lang=lang)).table(model.comparison_table(role_id, lang))
     return rep
 
 
@@ -107,7 +106,9 @@ def truth_recovery(model: CompetencyModel, run_dir: Path) -> pd.DataFrame | None
                 "bar_applies": n >= 200,
                 "passes": bool(rho >= 0.8) if n >= 200 else None,
                 "true_drivers": "、".join(model.dictionary.competencies[c].name for c in cols if true[c] > 0),
-                "found_drivers": "、".join(model.dictionary.competencies[c].name for c in cols if est[c] > 0) or "（等权，未估计）",
+                "found_drivers": "、".join(model.dictionary.competencies[c].name for c in cols if est[c] > 0) or t("competency.not_estimated", "zh"),
+                "true_driver_ids": " ".join(c for c in cols if true[c] > 0),
+                "found_driver_ids": " ".join(c for c in cols if est[c] > 0),
             }
         )
     return pd.DataFrame(rows)
@@ -126,13 +127,13 @@ def weights_heatmap(model: CompetencyModel, *, lang: str = "zh"):
         grid[roles.index(r.role_id), comps.index(r.competency_id)] = r.weight
     fig, ax = plt.subplots(figsize=(14, 5.5))
     im = ax.imshow(grid, cmap="Blues", vmin=0, vmax=max(0.5, np.nanmax(grid)), aspect="auto")
-    ax.set_yticks(range(len(roles)), [d.roles[r].name if lang == "zh" else d.roles[r].name_en for r in roles])
-    ax.set_xticks(range(len(comps)), [d.competencies[c].name if lang == "zh" else d.competencies[c].name_en for c in comps], rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(roles)), [d.roles[r].label(lang) for r in roles])
+    ax.set_xticks(range(len(comps)), [d.competencies[c].label(lang) for c in comps], rotation=60, ha="right", fontsize=8)
     for i in range(len(roles)):
         for j in range(len(comps)):
             if not np.isnan(grid[i, j]) and grid[i, j] > 0:
                 ax.text(j, i, f"{grid[i, j]:.0%}", ha="center", va="center", fontsize=7, color="white" if grid[i, j] > 0.3 else "black")
-    ax.set_title("各岗位胜任力最终权重（空白=不在该岗位模型中）" if lang == "zh" else "Final competency weights by role (blank: not in the role's model)")
+    ax.set_title(t("s01.fig.weights", lang))
     fig.colorbar(im, ax=ax, fraction=0.02)
     fig.tight_layout()
     return fig
@@ -145,7 +146,8 @@ def effect_plot(model: CompetencyModel, role_id: str, *, lang: str = "zh"):
     setup_matplotlib()
     d = model.dictionary
     est = model.estimates[model.estimates["role_id"] == role_id].sort_values("effect_size")
-    labels = [f"{d.competencies[c].name}（{DIMENSION_NAMES[d.competencies[c].dimension]}）" for c in est["competency_id"]]
+    labels = [t("s01.fig.effect_label", lang, competency=d.competencies[c].label(lang), dimension=label("dimension", d.competencies[c].dimension, lang))
+              for c in est["competency_id"]]
     fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(est) + 1.2))
     y = np.arange(len(est))
     err = np.vstack([est["effect_size"] - est["effect_ci_low"], est["effect_ci_high"] - est["effect_size"]])
@@ -154,23 +156,33 @@ def effect_plot(model: CompetencyModel, role_id: str, *, lang: str = "zh"):
     ax.scatter(est["effect_size"], y, c=colors, zorder=3)
     ax.axvline(0, color="k", linewidth=0.8)
     ax.set_yticks(y, labels)
-    ax.set_xlabel("效应量 d（高绩效 − 其他，95% 置信区间；蓝色=模型选中）" if lang == "zh" else "Cohen's d (high performers − rest, 95% CI; blue: selected)")
-    ax.set_title(f"{d.roles[role_id].name}：区分高绩效者的胜任力" if lang == "zh" else f"{d.roles[role_id].name_en}: what separates high performers")
+    ax.set_xlabel(t("s01.fig.effect_x", lang))
+    ax.set_title(t("s01.fig.effect_title", lang, role=d.roles[role_id].label(lang)))
     fig.tight_layout()
     return fig
 
 
-def recovery_table(recovery: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
-    """The truth-recovery table with reader-facing column names."""
-    verdict = {True: "达标" if lang == "zh" else "pass", False: "未达标" if lang == "zh" else "fail", None: "不适用（员工 < 200）" if lang == "zh" else "n/a (< 200 employees)"}
+def recovery_table(recovery: pd.DataFrame, dictionary=None, *, lang: str = "zh") -> pd.DataFrame:
+    """The truth-recovery table with reader-facing column names (role and competency names in ``lang``)."""
+    verdict = {True: t("s01.verdict.pass", lang), False: t("s01.verdict.fail", lang), None: t("s01.verdict.na", lang)}
+    roles, drivers_true, drivers_found = recovery["role"], recovery["true_drivers"], recovery["found_drivers"]
+    if dictionary is not None and "true_driver_ids" in recovery:
+        sep = t("competency.list_sep", lang)
+
+        def names(ids: str) -> str:
+            return sep.join(dictionary.competencies[c].label(lang) for c in str(ids).split())
+
+        roles = recovery["role_id"].map(lambda r: dictionary.roles[r].label(lang))
+        drivers_true = recovery["true_driver_ids"].map(names)
+        drivers_found = recovery["found_driver_ids"].map(lambda ids: names(ids) or t("competency.not_estimated", lang))
     return pd.DataFrame(
         {
-            ("岗位" if lang == "zh" else "Role"): recovery["role"],
-            ("员工数" if lang == "zh" else "Employees"): recovery["n_employees"],
-            ("等级相关" if lang == "zh" else "Spearman"): recovery["spearman"].map(lambda v: "—" if pd.isna(v) else f"{v:.2f}"),
-            ("判定（≥ 0.80）" if lang == "zh" else "Verdict (≥ 0.80)"): recovery["passes"].map(lambda v: verdict[None if v is None or pd.isna(v) else bool(v)]),
-            ("真实驱动因素" if lang == "zh" else "True drivers"): recovery["true_drivers"],
-            ("模型找到的" if lang == "zh" else "Found"): recovery["found_drivers"],
+            t("col.role", lang): roles,
+            t("col.employees", lang): recovery["n_employees"],
+            t("col.spearman", lang): recovery["spearman"].map(lambda v: "—" if pd.isna(v) else f"{v:.2f}"),
+            t("col.verdict_080", lang): recovery["passes"].map(lambda v: verdict[None if v is None or pd.isna(v) else bool(v)]),
+            t("col.true_drivers", lang): drivers_true,
+            t("col.found_drivers", lang): drivers_found,
         }
     )
 

@@ -70,7 +70,7 @@ def run(ctx: StageContext, params: Params) -> Result:
                                                            "machine", "advisories", "route"]]
     synthetic = (ctx.run_dir / "inputs" / "cohort").is_dir()
     show_texts = synthetic or params.show_answer_texts
-    labels = {c: ctx.dictionary.competencies[c].name for c in ctx.dictionary.competencies}
+    labels = {c: ctx.dictionary.competencies[c].label(ctx.lang) for c in ctx.dictionary.competencies}
 
     # every answer: the feedback each candidate receives
     everything = explain_answers(scorer, data, top_k=params.top_k)

@@ -30,7 +30,7 @@ import pandas as pd
 
 from .._tabular import write_csv_safe
 from ..errors import ConfigurationError, DataError
-from ..i18n import label, resolve_lang, t
+from ..i18n import label, t
 from ..pipeline import StageContext
 from ..reports import Report
 from ._base import StageDef, StageParams, param
@@ -186,7 +186,7 @@ def outbox_records(records, candidates: pd.DataFrame, pseudonymizer, role_means:
 
 
 def _name(item, lang: str) -> str:
-    return {"zh": item.name, "en": item.name_en}[resolve_lang(lang)]
+    return item.label(lang)
 
 
 def _role_name(dictionary, role_id: str, lang: str) -> str:

@@ -142,7 +142,7 @@ def report(result: Result, lang: str = "zh") -> Report:
         rep.table(sample, labels={"value": t("col.value_hidden", lang), "reason_code": t("col.reason", lang)})
     rep.heading(t("s00.h.overview", lang)).figure(overview_figure(intake, lang))
     for name in intake.tables:
-        rep.heading(label("table", name, lang), level=3).table(intake.profile(name))
+        rep.heading(label("table", name, lang), level=3).table(intake.profile(name, lang))
     return rep
 
 

@@ -270,7 +270,7 @@ def run(ctx: StageContext, params: Params) -> Result:
         metrics["gaming_machine_high"] = int(gaming["machine_high"].sum())
     metrics.update({f"seconds.{k}": v for k, v in timings.items()})
     ctx.publish_metrics(metrics)
-    labels = {c: dictionary.competencies[c].name for c in dictionary.competencies}
+    labels = {c: dictionary.competencies[c].label(ctx.lang) for c in dictionary.competencies}
     return Result(config=chosen, n_answers=len(data), left_out=left_out, excluded_questions=excluded, tuning=tuning, penalty=penalty,
                   regimes=regimes, advisories=advisory, advisory_rate=advisory_rate, gaming=gaming, learning_curve=learning_curve,
                   candidate_scores=candidate_scores, card=card, model_path=model_path, labels=labels, timings=timings)
@@ -346,7 +346,7 @@ def report(result: Result, lang: str = "zh") -> Report:
     rep.paragraph(t("s03.intro", lang))
     cfg = result.config
     rep.note(t("s03.summary", lang, n=f"{result.n_answers:,}", left_out=result.left_out, model=cfg["model"],
-               alpha=result.card.get("penalty", {}).get("alpha"), features="、".join(cfg["feature_groups"]) if lang == "zh" else ", ".join(cfg["feature_groups"]),
+               alpha=result.card.get("penalty", {}).get("alpha"), features=t("report.list_sep", lang).join(cfg["feature_groups"]),
                relevance=t("report.yes" if cfg["relevance_filter"] else "report.no", lang), sha=result.card["sha256"][:16]))
     if len(result.excluded_questions):
         rep.note(t("s03.excluded_questions", lang, n=len(result.excluded_questions)), "warn")

@@ -67,7 +67,7 @@ def run(ctx: StageContext, params: Params) -> Result:
         criterion_reliability={"performance_rating": params.performance_reliability} if params.performance_reliability > 0 else None,
         range_correction=params.range_correction, min_n=params.min_n, high_rating=params.high_rating, current_share=params.current_share,
         n_boot=params.n_boot, seed=params.seed, truth=truth if truth.is_dir() else None,
-        role_names={r.id: (r.name if ctx.lang == "zh" else r.name_en) for r in dictionary.roles.values()}, lang=ctx.lang,
+        role_names={r.id: r.label(ctx.lang) for r in dictionary.roles.values()}, lang=ctx.lang,
     )
     for name in _TABLES:
         frame = getattr(study, name)

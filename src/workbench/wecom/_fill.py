@@ -121,7 +121,7 @@ def fill_outbox(
         from ..competency import load_dictionary
 
         roles = load_dictionary().roles
-        role_names = {rid: (r.name if lang == "zh" else r.name_en) for rid, r in roles.items()}
+        role_names = {rid: r.label(lang) for rid, r in roles.items()}
     plan = plan_messages(records, recipients=recipients, lang=lang, link_template=link_template, recruiter_format=recruiter_format,
                          batch=batch, role_names=role_names)
     outbox = Outbox(db)
