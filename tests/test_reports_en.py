@@ -22,8 +22,7 @@ import pytest
 
 from conftest import SMOKE_SETS
 
-# Issue 11: stage 05 is ported to the catalog by the fairness port (audit.py, _scores.py, stages/fairness.py).
-HANDLED_ELSEWHERE = {"05_fairness_audit"}
+HANDLED_ELSEWHERE: set[str] = set()  # every stage, 05 included since the fairness audit moved to the catalog
 
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+")
 # an excerpt of free text (answers, questions) at least this long counts as data
