@@ -554,9 +554,12 @@ def _fmt(v) -> str:
 
 
 def _table(frame: pd.DataFrame, cols: list[str], headers: list[str]) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{escape('' if _isna(v) else v)}</td>" for v in row) + "</tr>" for row in frame[cols].itertuples(index=False))
-    return f"<table class='wb-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    """One table through the reports' table renderer (the one escaping path); every row is shown."""
+    from ..reports import render_table
+
+    shown = frame[cols].astype(object)
+    return render_table(shown, labels=dict(zip(cols, headers)), formats=dict.fromkeys(cols, lambda v: "" if _isna(v) else str(v)),
+                        max_rows=max(len(shown), 1))
 
 
 def _isna(v) -> bool:

@@ -884,8 +884,9 @@ _IRT_COLS = ("competency_id", "form", "question_id", "fitted", "a", "b1", "b2", 
 
 
 def _fmt(value: object, lang: str | None = None) -> str:
+    """A cell's text (plain: the one table renderer escapes it)."""
     if isinstance(value, (list, tuple)):
-        return escape(_t("items.list_sep", lang).join(_t(f"items.flag.{v}", lang) if str(v) in FLAG_CODES else str(v) for v in value))
+        return _t("items.list_sep", lang).join(_t(f"items.flag.{v}", lang) if str(v) in FLAG_CODES else str(v) for v in value)
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, (bool, np.bool_)):
@@ -893,17 +894,21 @@ def _fmt(value: object, lang: str | None = None) -> str:
     if isinstance(value, (float, np.floating)):
         return f"{value:.3f}"
     if isinstance(value, str) and value in FLAG_CODES:
-        return escape(_t(f"items.flag.{value}", lang))
-    return escape(value).replace("\n", "<br>")
+        return _t(f"items.flag.{value}", lang)
+    return str(value)
 
 
 def _html_table(frame: pd.DataFrame, names, lang: str | None = None) -> str:
+    """One table through the reports' table renderer (escaping, styles); headers from ``items.col.<column>``."""
+    from ..reports import render_table
+
     cols = [c for c in names if c in frame.columns]
     if frame.empty or not cols:
-        return f"<p class='wb-muted'>{escape(_t('items.none', lang))}</p>"
-    head = "".join(f"<th>{escape(_t(f'items.col.{c}', lang))}</th>" for c in cols)
-    body = "".join("<tr>" + "".join(f"<td>{_fmt(v, lang)}</td>" for v in row) + "</tr>" for row in frame[cols].itertuples(index=False))
-    return f"<table class='wb-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return render_table(pd.DataFrame(), empty=_t("items.none", lang), lang=lang)
+    # object columns, so that lists (flags) and missing values reach the formatter as they are
+    shown = frame[cols].astype(object)
+    return render_table(shown, labels={c: _t(f"items.col.{c}", lang) for c in cols}, formats=dict.fromkeys(cols, lambda v: _fmt(v, lang)),
+                        max_rows=max(len(shown), 1), lang=lang)
 
 
 def _group_comparisons(cons: pd.DataFrame, group_columns) -> list[tuple[str, object, object]]:

@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from .._hashing import sha256_bytes, sha256_file
-from .._tabular import SafeCsvWriter, escape
+from .._tabular import SafeCsvWriter
 from ..errors import ConfigurationError, DataError, IntakeError, IntegrityError
 from ._persist import card_path_for, load_scorer
 
@@ -118,8 +118,10 @@ class ScoreSummary:
             ("output", self.out_path), ("quarantine", self.quarantine_path),
         ]
         rows += [(f"quarantined: {code}", f"{n:,}") for code, n in sorted(self.quarantine_reasons.items())]
-        body = "".join(f"<tr><th style='text-align:left'>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
-        return f"<table class='wb-table'><caption>batch scoring</caption><tbody>{body}</tbody></table>"
+        from ..reports import render_table
+
+        return render_table(pd.DataFrame(rows, columns=["item", "value"], dtype=object), labels={"item": "", "value": ""}, caption="batch scoring",
+                            max_rows=len(rows))
 
 
 # ------------------------------------------------------------------------------------------------------------
