@@ -27,6 +27,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import ConfigurationError
+from ..scoring._featurize import _unpack
 from ..scoring._scorer import as_answer_frame
 from ..scoring._tokenize import raw_cutter
 
@@ -313,14 +314,6 @@ def _collapse(text: str) -> str:
 
 def _latin(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
-
-
-def _unpack(key: int) -> str:
-    chars = []
-    while key:
-        chars.append(chr(key & 0x1FFFFF))
-        key >>= 21
-    return "".join(reversed(chars))
 
 
 # ------------------------------------------------------------------------------------------------------------
