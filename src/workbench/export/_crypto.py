@@ -22,6 +22,7 @@ import os
 import secrets
 import struct
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -135,25 +136,32 @@ def encrypt_file(src: str | Path, dst: str | Path, key: ExportKey, *, metadata: 
     header_bytes = json.dumps(header, sort_keys=True, ensure_ascii=True, separators=(",", ":")).encode("ascii")
     aad = MAGIC + struct.pack(">I", len(header_bytes)) + header_bytes
     aead = key._file_key(salt)
+    with open(src, "rb") as reader, _atomic_writer(dst, 0o666) as writer:
+        writer.write(aad)
+        index = 0
+        current = reader.read(chunk_size)
+        while True:
+            following = reader.read(chunk_size)
+            last = not following
+            writer.write(aead.encrypt(_nonce(prefix, index, last), current, aad))
+            if last:
+                break
+            current, index = following, index + 1
+    return header
+
+
+@contextmanager
+def _atomic_writer(dst: Path, mode: int):
+    """A binary file at a temporary name next to ``dst``, synced and renamed to ``dst`` only if the block succeeds."""
     tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
     try:
-        with open(src, "rb") as reader, open(tmp, "wb") as writer:
-            writer.write(aad)
-            index = 0
-            current = reader.read(chunk_size)
-            while True:
-                following = reader.read(chunk_size)
-                last = not following
-                writer.write(aead.encrypt(_nonce(prefix, index, last), current, aad))
-                if last:
-                    break
-                current, index = following, index + 1
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as writer:
+            yield writer
             writer.flush()
             os.fsync(writer.fileno())
         os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)
-    return header
 
 
 def iter_decrypted(path: str | Path, key: ExportKey, *, expected: dict | None = None) -> Iterator[bytes]:
@@ -214,15 +222,7 @@ def decrypt_file(src: str | Path, dst: str | Path, key: ExportKey, *, expected: 
     src, dst = Path(src), Path(dst)
     header = read_header(src)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as writer:
-            for block in iter_decrypted(src, key, expected=expected):
-                writer.write(block)
-            writer.flush()
-            os.fsync(writer.fileno())
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with _atomic_writer(dst, 0o600) as writer:  # plaintext personal data: owner-only
+        for block in iter_decrypted(src, key, expected=expected):
+            writer.write(block)
     return header

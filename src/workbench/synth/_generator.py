@@ -152,6 +152,20 @@ def _choice(rng, spec, size, missing):
     return out
 
 
+def draw_attributes(rng: np.random.Generator, n: int, missing_rates: dict, true_province: np.ndarray) -> dict:
+    """The audit attributes of ``n`` candidates, each missing at its rate (the draws, in this order, are part of
+    the generator's output: the outcomes simulation replays them)."""
+    return {
+        "gender": _choice(rng, _GENDER, n, missing_rates["gender"]),
+        "age_band": _choice(rng, _AGE, n, missing_rates["age_band"]),
+        "hukou_type": _choice(rng, _HUKOU, n, missing_rates["hukou_type"]),
+        "home_province": np.where(rng.random(n) < missing_rates["home_province"], None, true_province),
+        "ethnicity": _choice(rng, _ETHNICITY, n, missing_rates["ethnicity"]),
+        "school_tier": _choice(rng, _SCHOOL, n, missing_rates["school_tier"]),
+        "disability": _choice(rng, _DISABILITY, n, missing_rates["disability"]),
+    }
+
+
 class _Writer:
     """Append-only table writer (CSV or Parquet) so the generator's memory does not grow with the cohort."""
 
@@ -328,13 +342,7 @@ def generate_cohort(
                     "candidate_id": ids,
                     "role_id": role_of,
                     "name": [_name(rng, lang) for _ in range(n)],
-                    "gender": _choice(rng, _GENDER, n, missing_rates["gender"]),
-                    "age_band": _choice(rng, _AGE, n, missing_rates["age_band"]),
-                    "hukou_type": _choice(rng, _HUKOU, n, missing_rates["hukou_type"]),
-                    "home_province": np.where(rng.random(n) < missing_rates["home_province"], None, true_province),
-                    "ethnicity": _choice(rng, _ETHNICITY, n, missing_rates["ethnicity"]),
-                    "school_tier": _choice(rng, _SCHOOL, n, missing_rates["school_tier"]),
-                    "disability": _choice(rng, _DISABILITY, n, missing_rates["disability"]),
+                    **draw_attributes(rng, n, missing_rates, true_province),
                     "site": rng.choice(np.array(_SITES, dtype=object), n),
                     "batch": rng.choice(np.array(_BATCHES, dtype=object), n, p=[0.35, 0.3, 0.2, 0.15]),
                 }

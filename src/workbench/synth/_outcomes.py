@@ -36,18 +36,12 @@ from scipy.stats import norm
 from ..competency import CompetencyDictionary
 from ._config import REGION_GROUPS, CohortConfig
 from ._generator import (
-    _AGE,
-    _DISABILITY,
-    _ETHNICITY,
-    _GENDER,
-    _HUKOU,
     _LEVEL_CUTS,
     _PROVINCE_W,
-    _SCHOOL,
     ROLE_WEIGHTS,
-    _choice,
     _latent,
     demographic_missing_rates,
+    draw_attributes,
     question_parameters,
     rater_severities,
 )
@@ -206,13 +200,7 @@ def simulate_applicants(
         {
             "candidate_id": [f"S{i + 1:07d}" for i in range(n)],
             "role_id": roles,
-            "gender": _choice(rng, _GENDER, n, missing_rates["gender"]),
-            "age_band": _choice(rng, _AGE, n, missing_rates["age_band"]),
-            "hukou_type": _choice(rng, _HUKOU, n, missing_rates["hukou_type"]),
-            "home_province": np.where(rng.random(n) < missing_rates["home_province"], None, true_province),
-            "ethnicity": _choice(rng, _ETHNICITY, n, missing_rates["ethnicity"]),
-            "school_tier": _choice(rng, _SCHOOL, n, missing_rates["school_tier"]),
-            "disability": _choice(rng, _DISABILITY, n, missing_rates["disability"]),
+            **draw_attributes(rng, n, missing_rates, true_province),
             "region": np.array([_REGION_OF.get(p) for p in true_province], dtype=object),
         }
     )
