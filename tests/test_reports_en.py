@@ -163,8 +163,9 @@ def test_english_reports_declare_english(smoke_run_en):
         assert re.search(r"<html[^>]*\blang=\"en\"", head), f"{name}: no <html lang=\"en\">"
 
 
-# sizes of text written in the run's language (04: the longest candidate feedback message, in bytes)
-TEXT_SIZE_METRICS = {"feedback_max_bytes"}
+# sizes of text written in the run's language (04: the longest candidate feedback message, in bytes), and the
+# position of this run's entry in the shared, hash-chained audit log (the second run appends the next entry)
+TEXT_SIZE_METRICS = {"feedback_max_bytes", "audit_log_seq"}
 
 
 def _numbers(metrics: dict) -> dict:

@@ -387,7 +387,7 @@ class ScorerEvaluation:
         return self._render(resolve_lang(self.lang))
 
     def _render(self, lang: str) -> str:
-        from ..questions.evaluate import _table
+        from ..questions._evaluate_html import _table
         from ..scoring import render_acceptance
 
         s = self.summary()
