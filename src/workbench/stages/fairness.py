@@ -130,6 +130,9 @@ def run(ctx: StageContext, params: Params) -> Result:
         "scores_sha256": next(i["sha256"] for i in ctx.inputs if i["path"].endswith("candidate_scores.parquet")),
         "model_sha256": card["sha256"], "model_version": card.get("model_version", ""),
     }
+    # what the reviewer's "data source" row shows: the run and the hashes of the two tables audited (no sentence)
+    source["description"] = (f"{source['run_id']} · candidates.parquet sha256 {source['candidates_sha256'][:12]}… · "
+                             f"candidate_scores.parquet sha256 {source['scores_sha256'][:12]}…")
     attributes = list(params.attributes)
     mitigation = _mitigation(ctx, candidates, [a for a in attributes if a in ("region", "gender")], params) if params.mitigation else None
     audit = run_audit(candidates, scores, attributes=attributes, intersections=params.intersections, rule=decision_rule(params), answer_scores=ctx.answer_dataset,
