@@ -157,4 +157,4 @@ def test_cli_scorer_and_leaderboard_with_both_kinds(bench, tmp_path):
     assert board.returncode == 0, board.stderr
     assert "题目集" in board.stdout and "评分器" in board.stdout
     page = (tmp_path / "board.html").read_text(encoding="utf-8")
-    assert "lang='zh-CN'" in page and "&lt;b&gt;vendor" in page and "<script" not in page
+    assert 'lang="zh-CN"' in page and "&lt;b&gt;vendor" in page and "<script" not in page

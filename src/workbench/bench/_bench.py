@@ -125,23 +125,16 @@ def build_leaderboard(dirs: list[str | Path], out: str | Path | None = None, *, 
     scorers = [c for c in cards if c.get("kind") == "scorer"]
     tables = {"question_sets": leaderboard(sets, lang) if sets else pd.DataFrame(), "scorers": scorer_leaderboard(scorers, lang) if scorers else pd.DataFrame()}
     if out:
-        from ..reports import assert_offline, report_css
+        from ..reports import render_page, render_table
 
         def table(frame: pd.DataFrame) -> str:
-            if frame.empty:
-                return f"<p>{escape(t('bench.board.none', lang))}</p>"
-            head = "".join(f"<th>{escape(col)}</th>" for col in frame.columns)
-            body = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>" for row in frame.itertuples(index=False))
-            return f"<table class='wb-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            return render_table(frame.astype(object), labels={c: str(c) for c in frame.columns}, max_rows=max(len(frame), 1),
+                                empty=t("bench.board.none", lang), lang=lang)
 
-        title = t("bench.board.title", lang)
-        html = (
-            f"<!DOCTYPE html><html lang='{'zh-CN' if lang == 'zh' else 'en'}'><head><meta charset='utf-8'><title>{escape(title)}</title><style>{report_css()}</style></head>"
-            f"<body><main><h1>{escape(title)}</h1><p>{escape(t('bench.board.intro', lang))}</p>"
-            f"<h2>{escape(t('bench.board.sets', lang))}</h2>{table(tables['question_sets'])}"
-            f"<h2>{escape(t('bench.board.scorers', lang))}</h2>{table(tables['scorers'])}</main></body></html>"
-        )
-        assert_offline(html)
+        body = (f"<p>{escape(t('bench.board.intro', lang))}</p>"
+                f"<h2>{escape(t('bench.board.sets', lang))}</h2>{table(tables['question_sets'])}"
+                f"<h2>{escape(t('bench.board.scorers', lang))}</h2>{table(tables['scorers'])}")
+        html = render_page(t("bench.board.title", lang), body, lang=lang)
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(html, encoding="utf-8")
     return tables

@@ -374,14 +374,10 @@ class ScorerEvaluation:
         return paths
 
     def to_html(self, lang: str | None = None) -> str:
-        from ..reports import assert_offline, report_css
+        from ..reports import render_page
 
         lang = resolve_lang(lang or self.lang)
-        html = (f"<!DOCTYPE html><html lang='{'zh-CN' if lang == 'zh' else 'en'}'><head><meta charset='utf-8'>"
-                f"<title>{escape(t('bench.s.title', lang, name=self.name))}</title><style>{report_css()}</style></head>"
-                f"<body><main>{self._render(lang)}</main></body></html>")
-        assert_offline(html)
-        return html
+        return render_page(t("bench.s.title", lang, name=self.name), self._render(lang), lang=lang)
 
     def _repr_html_(self) -> str:
         return self._render(resolve_lang(self.lang))
