@@ -76,3 +76,28 @@ def test_probe_outcomes(inputs):
     assert bool(out.loc["probe-q1-padded_strong", "beaten"]) is False  # 3.2 < 4.8
     del scores["probe-q2-evidence_list"]
     assert pd.isna(probe_outcomes(probes, scores).set_index("probe_id").loc["probe-q2-evidence_list", "beaten"])
+
+
+def test_reference_is_the_median_of_the_middling_group(inputs):
+    """One middling answer's score carries its own scoring error; the reference is the median score of every answer
+    to the question rated as close to the middle (the strong answer alone for padded_strong)."""
+    questions, d, _ = inputs
+    answers = pd.DataFrame({
+        "answer_id": ["m1", "m2", "m3", "m4", "s1", "w1"],
+        "question_id": ["q1"] * 6,
+        "answer_text": ["我按流程收缴了假币。", "我请主管一起看了。", "我会先核对再处理。", "我向客户做了解释。", "我双人复核、当面收缴并出具凭证。", "我直接退回。"],
+        "human": [3.0, 3.0, 3.0, 3.0, 5.0, 1.0],
+    })
+    probes = make_gaming_probes(questions[questions["question_id"] == "q1"], d, answers, seed=3, kinds=("off_topic", "padded_strong"))
+    by_kind = probes.set_index("kind")
+    assert by_kind.loc["off_topic", "reference_answer_ids"].split(";") == ["m1", "m2", "m3", "m4"]
+    assert by_kind.loc["padded_strong", "reference_answer_ids"] == "s1"
+    # m1 underrated by the scorer (1.9): against it alone a 2.4 probe would "win"; against the group's median (3.0) it does not
+    scores = {"m1": 1.9, "m2": 3.0, "m3": 3.1, "m4": 2.9, "s1": 4.5, "w1": 1.2, "probe-q1-off_topic": 2.4, "probe-q1-padded_strong": 4.6}
+    out = probe_outcomes(probes, scores).set_index("probe_id")
+    assert out.loc["probe-q1-off_topic", "reference_score"] == pytest.approx(2.95)
+    assert bool(out.loc["probe-q1-off_topic", "beaten"]) is False
+    assert bool(out.loc["probe-q1-padded_strong", "beaten"]) is True  # padding added points to the strong answer
+    # without the group column the single reference answer is used, as before
+    single = probe_outcomes(probes.drop(columns=["reference_answer_ids"]), scores).set_index("probe_id")
+    assert bool(single.loc["probe-q1-off_topic", "beaten"]) is True

@@ -243,3 +243,29 @@ def test_strong_answers_with_an_appended_essay_go_to_a_person_or_gain_nothing(sc
 def test_no_padded_strong_answer_gains_on_the_machine_route(scorer, split):
     _, padded, gamed = _padded_strong(scorer, split)
     assert not gamed.any(), padded[gamed].head()
+
+
+def test_cross_validation_at_a_given_penalty_per_fold(split):
+    """``fold_alpha``: each fold fitted once at the penalty the callable returns for its training rows (stage 03's
+    unseen-question CV borrows the candidate CV's choice this way) — the same scores as a fixed-penalty scorer."""
+    from workbench.scoring import cross_validate
+
+    train, _ = split
+    data = train.head(3000).reset_index(drop=True)
+    y = data["human"].to_numpy()
+    auto = AnswerScorer()
+    features = auto.featurize(data[["answer", "competency"]])
+    seen = []
+
+    def penalty(rows):
+        seen.append(len(rows))
+        return 10.0
+
+    given = cross_validate(auto, features, y, groups=data["question_id"], folds=3, seed=1, fold_alpha=penalty, advisories=False)
+    fixed = cross_validate(AnswerScorer(alpha=10.0), features, y, groups=data["question_id"], folds=3, seed=1, advisories=False)
+    assert len(seen) == 3 and sum(seen) == 2 * len(data)  # called once per fold with that fold's training rows
+    assert (given.scores["alpha"] == 10.0).all() and len(given.path) == 3
+    np.testing.assert_allclose(given.scores["machine"], fixed.scores["machine"], rtol=1e-5)
+    assert (given.scores["route"] == "machine").all() and (given.scores["advisories"] == "").all()
+    with pytest.raises(ValueError, match="ridge"):
+        cross_validate(AnswerScorer(model="hgb"), features, y, groups=data["question_id"], folds=3, fold_alpha=penalty)

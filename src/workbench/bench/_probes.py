@@ -16,8 +16,12 @@ own (``workbench.scoring``). Kinds (:data:`PROBE_KINDS`):
 
 ``reference_answer_id`` names the genuine answer the probe must not outscore: for ``padded_strong`` the unpadded
 strong answer itself (padding must not add points); for every other kind a genuine *middling* answer to the same
-question (the rated answer closest to the middle of the scale). :func:`probe_outcomes` makes that comparison for a
-set of scores.
+question (the rated answer closest to the middle of the scale). ``reference_answer_ids`` lists the reference group
+(";"-joined): the strong answer alone for ``padded_strong``; for the other kinds every answer to the question rated
+as close to the middle as that one (up to :data:`MAX_REFERENCES`). :func:`probe_outcomes` compares a probe with the
+median score of its group: one middling answer's machine score carries that answer's own scoring error (a middling
+answer the scorer happens to underrate would make every probe look "higher"), the group's median is what the
+scorer gives middling answers to that question.
 """
 
 from __future__ import annotations
@@ -32,10 +36,11 @@ import pandas as pd
 from ..competency import CompetencyDictionary
 from ..errors import DataError
 
-__all__ = ["PROBE_COLUMNS", "PROBE_KINDS", "make_gaming_probes", "probe_outcomes"]
+__all__ = ["MAX_REFERENCES", "PROBE_COLUMNS", "PROBE_KINDS", "make_gaming_probes", "probe_outcomes", "reference_scores"]
 
 PROBE_KINDS = ("evidence_list", "question_echo", "repeated_sentence", "off_topic", "english", "rubric_copy", "padded_strong")
-PROBE_COLUMNS = ["probe_id", "kind", "question_id", "competency_id", "answer_text", "reference_answer_id"]
+PROBE_COLUMNS = ["probe_id", "kind", "question_id", "competency_id", "answer_text", "reference_answer_id", "reference_answer_ids"]
+MAX_REFERENCES = 25
 _RATING_COLUMNS = ("human", "rating", "score")
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
 _BANKING = re.compile(r"银行|存款|贷款|理财|客户|柜|账|金融|基金|保险|投资|利率|信用卡|面试|招聘|工作|同事|领导")
@@ -141,8 +146,11 @@ def make_gaming_probes(
         values = pool[rating].astype(float).to_numpy()
         lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
         middle = 3.0 if lo <= 3.0 <= hi else (lo + hi) / 2
-        order = np.lexsort((pool["answer_id"].astype(str).to_numpy(), np.abs(values - middle)))
+        distance = np.abs(values - middle)
+        order = np.lexsort((pool["answer_id"].astype(str).to_numpy(), distance))
         middling = pool.iloc[int(order[0])]
+        group = order[distance[order] == distance[order[0]]][:MAX_REFERENCES]
+        middling_ids = ";".join(pool["answer_id"].astype(str).iloc[group].tolist())
         strong = pool.iloc[int(np.lexsort((pool["answer_id"].astype(str).to_numpy(), -values))[0])]
         phrases = comp.positive_evidence
         texts = {}
@@ -172,24 +180,41 @@ def make_gaming_probes(
                 "competency_id": q.competency_id,
                 "answer_text": texts[kind],
                 "reference_answer_id": strong["answer_id"] if kind == "padded_strong" else middling["answer_id"],
+                "reference_answer_ids": str(strong["answer_id"]) if kind == "padded_strong" else middling_ids,
             })
     return pd.DataFrame(rows, columns=PROBE_COLUMNS)
 
 
 def probe_outcomes(probes: pd.DataFrame, scores: pd.Series | dict, *, tolerance: float = 0.0) -> pd.DataFrame:
-    """Did each probe score above its reference answer?
+    """Did each probe score above its reference?
 
     ``scores`` maps probe ids and answer ids to scores (one scale). Returns ``probes`` with ``probe_score``,
-    ``reference_score``, ``gap`` (probe − reference) and ``beaten`` (gap > ``tolerance``; a probe or reference
-    without a score is not judged: ``beaten`` is NA).
+    ``reference_score`` (the median score of the ``reference_answer_ids`` group when that column is present, else
+    the score of ``reference_answer_id``), ``gap`` (probe − reference) and ``beaten`` (gap > ``tolerance``; a probe
+    or reference without a score is not judged: ``beaten`` is NA).
     """
     scores = pd.Series(scores, dtype=float) if not isinstance(scores, pd.Series) else scores.astype(float)
     out = probes.copy()
     out["probe_score"] = out["probe_id"].map(scores)
-    out["reference_score"] = out["reference_answer_id"].map(scores)
+    out["reference_score"] = reference_scores(out, scores)
     out["gap"] = out["probe_score"] - out["reference_score"]
     judged = out["gap"].notna()
     out["beaten"] = pd.array([bool(g > tolerance) if j else pd.NA for g, j in zip(out["gap"], judged)], dtype="boolean")
+    return out
+
+
+def reference_scores(probes: pd.DataFrame, scores: pd.Series) -> np.ndarray:
+    """Each probe's reference score: the median score of its ``reference_answer_ids`` group (answers without a
+    score ignored), or the score of ``reference_answer_id`` when the group column is absent or empty."""
+    single = probes["reference_answer_id"].map(scores).to_numpy(dtype=float, copy=True)
+    if "reference_answer_ids" not in probes.columns:
+        return single
+    out = single
+    for i, ids in enumerate(probes["reference_answer_ids"].tolist()):
+        if isinstance(ids, str) and ids:
+            values = scores.reindex(ids.split(";")).to_numpy(dtype=float)
+            if np.isfinite(values).any():
+                out[i] = float(np.nanmedian(values))
     return out
 
 

@@ -164,11 +164,13 @@ def publish_answer_set(
     key.insert(0, "answer_id", key["source_answer_id"].map(genuine_ids))
     key["probe_kind"] = None
     key["reference_answer_id"] = None
+    key["reference_answer_ids"] = None
     if len(probes):
         pk = pd.DataFrame({
             "answer_id": probes["probe_id"].map(probe_ids), "source_answer_id": probes["probe_id"], "question_id": probes["question_id"],
             "competency_id": probes["competency_id"], "role_id": probes["question_id"].map(qmeta["role_id"]),
             "probe_kind": probes["kind"], "reference_answer_id": probes["reference_answer_id"].map(genuine_ids),
+            "reference_answer_ids": probes["reference_answer_ids"].map(lambda ids: ";".join(str(genuine_ids[i]) for i in ids.split(";") if i in genuine_ids)),
         })
         key = pd.concat([key, pk], ignore_index=True)
     key.to_parquet(key_dir / "answers_key.parquet", index=False)
@@ -539,6 +541,7 @@ def evaluate_scorer(
     probes = pd.DataFrame({
         "probe_id": probes_key["answer_id"], "kind": probes_key["probe_kind"], "question_id": probes_key["question_id"],
         "competency_id": probes_key["competency_id"], "reference_answer_id": probes_key["reference_answer_id"],
+        **({"reference_answer_ids": probes_key["reference_answer_ids"]} if "reference_answer_ids" in probes_key.columns else {}),
     }).reset_index(drop=True)
     probes = probe_outcomes(probes, score_map) if len(probes) else probes.assign(probe_score=[], reference_score=[], gap=[], beaten=[])
     coverage = {"answers": int(len(genuine)), "scored": int(len(merged)), "bad_rows": info["quarantined_rows"],

@@ -79,11 +79,16 @@ def _folds(groups, n_folds: int, seed: int):
 
 
 def cross_validate(scorer, features: AnswerFeatures, y, *, groups, group_name: str = "group", folds: int = 5, seed: int = 0,
-                   rating_scale: tuple[int, int] = (1, 5), single_ratings=None, progress=None) -> CrossValidation:
+                   rating_scale: tuple[int, int] = (1, 5), single_ratings=None, fold_alpha=None, advisories: bool = True,
+                   progress=None) -> CrossValidation:
     """Out-of-fold scores of ``scorer``'s configuration on ``features`` (see the module docstring).
 
     ``single_ratings``: per-answer individual human ratings, shape (n,) or (n, raters); their distribution on the
-    training rows sets each fold's rating cuts (default: ``y``). ``progress``: a callable taking a message.
+    training rows sets each fold's rating cuts (default: ``y``). ``fold_alpha``: for a ridge scorer, a callable
+    that takes a fold's training rows (indices) and returns the penalty to fit that fold with, instead of solving
+    the whole path — e.g. ``other_cv.best_alpha_on``, the penalty another cross-validation found best on those
+    rows; one solve per fold instead of one per penalty. ``advisories=False`` leaves the advisory columns empty
+    (route "machine") when only the scores are needed. ``progress``: a callable taking a message.
     """
     y = np.asarray(y, dtype=np.float64)
     n = len(features)
@@ -91,10 +96,17 @@ def cross_validate(scorer, features: AnswerFeatures, y, *, groups, group_name: s
         raise ValueError(f"y has {len(y)} values for {n} answers")
     singles = np.asarray(y if single_ratings is None else single_ratings, dtype=np.float64).reshape(n, -1)
     splits = _folds(groups, folds, seed)
-    if "words" in features.text:  # every answer's sentences featurized once, for the padding advisory of every fold
+    if advisories and "words" in features.text:  # every answer's sentences featurized once, for the padding advisory of every fold
         scorer.make_featurizer().sentence_features(features)
-    auto = scorer.model == "ridge" and scorer.alpha == "auto"
-    alphas = sorted(float(a) for a in scorer.alphas) if auto else [float(scorer.alpha) if scorer.model == "ridge" else np.nan]
+    if fold_alpha is not None and scorer.model != "ridge":
+        raise ValueError("fold_alpha applies to the ridge scorer only (model='ridge')")
+    auto = scorer.model == "ridge" and scorer.alpha == "auto" and fold_alpha is None
+    if auto:
+        alphas = sorted(float(a) for a in scorer.alphas)
+    elif fold_alpha is not None:
+        alphas = []  # each fold's own, from fold_alpha
+    else:
+        alphas = [float(scorer.alpha) if scorer.model == "ridge" else np.nan]
     # out-of-fold predictions per penalty (test rows) and what each fold needs to finish them later
     test_pred: dict[float, np.ndarray] = {}
     fold_state = []
@@ -111,12 +123,12 @@ def cross_validate(scorer, features: AnswerFeatures, y, *, groups, group_name: s
             for alpha, coef, intercept, its in ridge_path(Xtr, y[train], fold_alphas, tol=1e-3):
                 results.append((alpha, np.asarray(Xtr @ coef).ravel() + intercept, np.asarray(Xte @ coef).ravel() + intercept, its))
         else:
-            regressor = scorer.make_regressor(alpha=None if scorer.model != "ridge" else float(scorer.alpha))
+            regressor = scorer.make_regressor(alpha=None if scorer.model != "ridge" else fold_alphas[0])
             regressor.fit(Xtr, y[train])
             results.append((fold_alphas[0], regressor.predict(Xtr), regressor.predict(Xte), int(getattr(regressor, "n_iter_", 0) or 0)))
         group = "words" if "words" in ftr.text else "chars"
         advice = None
-        if len(fold_state) <= f:  # advisories fitted once per fold, applied once the fold's penalty (and scores) are known
+        if advisories and len(fold_state) <= f:  # advisories fitted once per fold, applied once the fold's penalty (and scores) are known
             state = fit_advisories(ftr.stats, ftr.frame, featurizer.text_block(ftr, group), y[train])
             if group == "words":
                 state.update(fit_padding(state, featurizer, featurizer.sentence_features(ftr), y[train], len(ftr)))
@@ -126,7 +138,7 @@ def cross_validate(scorer, features: AnswerFeatures, y, *, groups, group_name: s
     for f, (train, test) in enumerate(splits):
         if progress:
             progress(f"fold {f + 1}/{len(splits)}")
-        results, advice = run_fold(f, alphas)
+        results, advice = run_fold(f, [float(fold_alpha(train))] if fold_alpha is not None else alphas)
         fold_state.append({"advice": advice, "train_pred": {}})
         for alpha, ptr, pte, its in results:
             test_pred.setdefault(alpha, np.full(n, np.nan))[test] = pte
@@ -154,18 +166,23 @@ def cross_validate(scorer, features: AnswerFeatures, y, *, groups, group_name: s
     grid = sorted(test_pred)
     scores = pd.DataFrame({"fold": -1, "machine": np.nan, "machine_rating": 0, "advisories": "", "route": "machine", "alpha": np.nan}, index=range(n))
     for f, (train, test) in enumerate(splits):
-        others = path[path["fold"] != f].groupby("alpha")["mse"].mean() if len(splits) > 1 else path.groupby("alpha")["mse"].mean()
-        alpha = float(others.idxmin()) if others.notna().any() else grid[0]
+        if fold_alpha is not None:
+            alpha = float(path.loc[path["fold"] == f, "alpha"].iat[0])
+        else:
+            others = path[path["fold"] != f].groupby("alpha")["mse"].mean() if len(splits) > 1 else path.groupby("alpha")["mse"].mean()
+            alpha = float(others.idxmin()) if others.notna().any() else grid[0]
         lo, hi = float(y[train].min()), float(y[train].max())
         pte = np.clip(test_pred[alpha][test], lo, hi)
         cuts = equipercentile_cuts(np.clip(fold_state[f]["train_pred"][alpha], lo, hi), singles[train], rating_scale)
         scores.loc[test, "fold"] = f
         scores.loc[test, "machine"] = pte
         scores.loc[test, "machine_rating"] = (np.searchsorted(cuts, pte, side="left") + rating_scale[0]).astype(int)
-        state, stats, frame, block, fold_featurizer, fte = fold_state[f]["advice"]
-        advice = apply_advisories(state, stats, frame, block, pte, featurizer=fold_featurizer, features=fte)
-        scores.loc[test, "advisories"] = advice["advisories"].to_numpy()
-        scores.loc[test, "route"] = advice["route"].to_numpy()
         scores.loc[test, "alpha"] = alpha
+        if fold_state[f]["advice"] is not None:
+            state, stats, frame, block, fold_featurizer, fte = fold_state[f]["advice"]
+            advice = apply_advisories(state, stats, frame, block, pte, featurizer=fold_featurizer, features=fte)
+            scores.loc[test, "advisories"] = advice["advisories"].to_numpy()
+            scores.loc[test, "route"] = advice["route"].to_numpy()
+    # per answer × penalty; with fold_alpha each answer has a prediction at its own fold's penalty only (NaN elsewhere)
     errors = np.column_stack([(test_pred[a] - y) ** 2 for a in grid])
     return CrossValidation(scores=scores, path=path, groups=group_name, alphas=np.array(grid), errors=errors)

@@ -45,26 +45,37 @@ def answer_dataset(tables: dict[str, pd.DataFrame], questions: pd.DataFrame | No
 
 def dimension_scores(scored: pd.DataFrame, model: dict, *, score_col: str, prefix: str) -> pd.DataFrame:
     """Per candidate: 专业能力/综合素质/文化适配 on 0–100 (competency-model weights within each dimension) and an overall
-    score (dimension weights). Competencies a candidate did not answer are left out and the weights renormalised."""
-    rows = []
-    for (cand, role), g in scored.groupby(["candidate_id", "role_id"], sort=True):
-        dims = model["roles"][role]["dimensions"]
-        row = {"candidate_id": cand, "role_id": role}
-        overall_num = overall_den = 0.0
-        for dim_id, dim in dims.items():
-            weights = {c: v["weight"] for c, v in dim["competencies"].items()}
-            sub = g[g["competency"].isin(weights)]
-            per_comp = sub.groupby("competency")[score_col].mean()
-            w = np.array([weights[c] for c in per_comp.index])
-            if len(per_comp) == 0:
-                row[f"{prefix}{dim_id}"] = np.nan
-                continue
-            if w.sum() <= 0:
-                w = np.ones_like(w)
-            value = float(((per_comp.to_numpy() - 1) / 4 * 100 * w).sum() / w.sum())
-            row[f"{prefix}{dim_id}"] = round(value, 2)
-            overall_num += value * dim["weight"]
-            overall_den += dim["weight"]
-        row[f"{prefix}overall"] = round(overall_num / overall_den, 2) if overall_den else np.nan
-        rows.append(row)
-    return pd.DataFrame(rows)
+    score (dimension weights). Competencies a candidate did not answer are left out and the weights renormalised.
+
+    One row per (candidate_id, role_id) present in ``scored``, sorted; computed with group-bys over the whole table
+    (a loop over 5,000 candidates' groups took half a minute)."""
+    weights = pd.DataFrame(
+        [{"role_id": role_id, "dimension": dim_id, "competency": comp, "w": float(v["weight"]), "dim_w": float(dim["weight"])}
+         for role_id, role in model["roles"].items() for dim_id, dim in role["dimensions"].items()
+         for comp, v in dim["competencies"].items()],
+        columns=["role_id", "dimension", "competency", "w", "dim_w"],
+    )
+    keys = ["candidate_id", "role_id"]
+    base = scored[keys].drop_duplicates().sort_values(keys, kind="stable").reset_index(drop=True)
+    per_comp = scored.groupby([*keys, "competency"], sort=True)[score_col].mean().rename("value").reset_index()
+    m = per_comp.merge(weights, on=["role_id", "competency"], how="inner")
+    dim_keys = [*keys, "dimension"]
+    # a dimension whose weights sum to zero counts its competencies equally (as the weights would if renormalised)
+    m["w"] = np.where(m.groupby(dim_keys)["w"].transform("sum") > 0, m["w"], 1.0)
+    m["points"] = (m["value"] - 1) / 4 * 100 * m["w"]
+    m["missing"] = m["value"].isna()
+    dims = m.groupby(dim_keys, sort=False).agg(points=("points", "sum"), w=("w", "sum"), dim_w=("dim_w", "first"), missing=("missing", "any"))
+    dims["value"] = np.where(dims["missing"], np.nan, dims["points"] / dims["w"])  # a competency without a score spoils its dimension, as before
+    dims = dims.reset_index()
+    # overall: dimension values (unrounded) weighted by the dimension weights of the dimensions present
+    dims["num"] = dims["value"] * dims["dim_w"]
+    overall = dims.groupby(keys, sort=False).agg(num=("num", lambda x: x.sum(min_count=1) if x.notna().all() else np.nan), den=("dim_w", "sum"))
+    overall["overall"] = overall["num"] / overall["den"].where(overall["den"] != 0)
+    order = list(dict.fromkeys(dim for role in model["roles"].values() for dim in role["dimensions"]))
+    present = [d for d in order if d in set(dims["dimension"])]
+    wide = dims.pivot_table(index=keys, columns="dimension", values="value", aggfunc="first", dropna=False).reindex(columns=present)
+    out = base.merge(wide.reset_index(), on=keys, how="left").merge(overall[["overall"]].reset_index(), on=keys, how="left")
+    for col in [*present, "overall"]:
+        out[col] = out[col].map(lambda v: round(float(v), 2) if pd.notna(v) else np.nan)
+    out.columns = [*keys, *(f"{prefix}{c}" for c in [*present, "overall"])]
+    return out

@@ -159,8 +159,12 @@ def run(ctx: StageContext, params: Params) -> Result:
     # 2. the three held-out regimes
     scored_a = data.join(cv_answers.scores[["machine", "machine_rating", "advisories", "route", "fold"]])
     regimes = {"unseen_answers": _acceptance(scored_a, dictionary, demographics)}
+    # each question fold is fitted at the penalty the candidate CV found best on that fold's training rows: one solve
+    # per fold instead of the whole path; only the scores are needed here, so no advisories
+    auto = chosen["alpha"] == "auto" and chosen.get("model", "ridge") == "ridge"
     cv_questions = cross_validate(scorer, features, y, groups=data["question_id"], group_name="question", folds=params.cv_folds,
-                                  seed=params.seed, single_ratings=singles)
+                                  seed=params.seed, single_ratings=singles, fold_alpha=cv_answers.best_alpha_on if auto else None,
+                                  advisories=False)
     regimes["unseen_questions"] = _acceptance(data.join(cv_questions.scores[["machine", "machine_rating"]]), dictionary, demographics)
     lap("unseen_questions")
     phrasing = _phrasing(ctx, data)
@@ -289,9 +293,11 @@ def _advisory_table(scored: pd.DataFrame) -> pd.DataFrame:
 
 
 def _gaming(final: AnswerScorer, data: pd.DataFrame, scored: pd.DataFrame, questions: pd.DataFrame, dictionary, seed: int) -> pd.DataFrame:
-    """Gaming probes per question, scored by the final model; each is compared with a genuine middling answer to the
-    same question (its out-of-fold score). A probe is handled when it is routed to a human or scores no higher."""
+    """Gaming probes per question, scored by the final model; each is compared with the genuine middling answers to
+    the same question (the median of their out-of-fold scores). A probe is handled when it is routed to a human or
+    scores no higher."""
     from ..bench import make_gaming_probes
+    from ..bench._probes import reference_scores
 
     genuine = scored[["answer_id", "question_id", "human"]].assign(answer_text=data["answer"].to_numpy())
     probes = make_gaming_probes(questions, dictionary, genuine, seed=seed)
@@ -301,11 +307,12 @@ def _gaming(final: AnswerScorer, data: pd.DataFrame, scored: pd.DataFrame, quest
     frame = pd.DataFrame({"answer": probes["answer_text"], "competency": probes["competency_id"], "question_id": probes["question_id"],
                           "question_text": probes["question_id"].map(qtext)})
     result = final.score(frame)
-    # the reference: a genuine middling answer's out-of-fold score; for padded_strong the same strong answer
-    # without the padding, scored by the same final model (padding must not add points)
+    # the reference: the median out-of-fold score of the question's genuine middling answers (see
+    # bench.reference_scores); for padded_strong the same strong answer without the padding, scored by the same
+    # final model (padding must not add points)
     oof = scored.set_index("answer_id")["machine"]
     padded = (probes["kind"] == "padded_strong").to_numpy()
-    reference = probes["reference_answer_id"].map(oof).to_numpy(dtype=float, copy=True)
+    reference = reference_scores(probes, oof)
     if padded.any():
         text = data.set_index("answer_id")["answer"]
         strong = probes.loc[padded, "reference_answer_id"]
