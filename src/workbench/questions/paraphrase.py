@@ -53,7 +53,7 @@ __all__ = [
 
 DEFAULT_SYNONYMS_PATH = DATA_DIR / "question_synonyms.yaml"
 CILIN_PATH = DATA_DIR / "cilin_synonyms.txt"
-DEFAULT_THRESHOLD = 0.40
+DEFAULT_THRESHOLD = 0.35
 DEFAULT_RESIDUAL_WEIGHT = 0.2
 PAIR_COLUMNS = ["question_a", "question_b", "role_a", "role_b", "scope", "similarity", "text_a", "text_b"]
 
@@ -72,7 +72,7 @@ _NEGATION = frozenset("没有 不 无法 不能 不会 别 勿 无".split())
 _LIGHT = frozenset("有 存在 出现 发生 进行 到 得到 之下 之中 之间 之后 之前 当 对于 关于 作为 通过 来 去 起来 一些 有些 哪些 什么 为什么 哪 时 方式".split())
 # the instruction frame of an interview question (请回顾/讲一个/举例说明/能否……说说): it says how to answer, not what
 # is asked, so a frame verb that the other side words differently weighs like a function word
-_FRAME = frozenset("回顾 阐述 阐明 讲 说 谈 举 举例 说明 结合 实例 能否 可否 是否 可以".split())
+_FRAME = frozenset("描述 回顾 阐述 阐明 讲 说 谈 举 举例 说明 结合 实例 能否 可否 是否 可以".split())
 # persons that are not in the table's actor list but decide who does what: pronouns; 词林 person classes (A…) add more
 _PERSON_WORDS = {"你": "你", "您": "你", "自己": "你", "我": "我", "我们": "我", "他": "他", "她": "他", "他们": "他",
                  "她们": "他", "别人": "他人", "他人": "他人", "对方": "他人", "人家": "他人", "旁人": "他人"}
@@ -168,8 +168,8 @@ def _word_tags() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def _pronoun_phrases() -> tuple[str, ...]:
     """jieba dictionary entries that glue 你/您/自己 to other words (让你在, 在你看来, 发现自己); the pronouns
-    你们/您们/你俩 and the noun 自己人 stay."""
-    keep = {"你们", "您们", "你俩", "自己人"}
+    你们/您们/你俩/自己 and the noun 自己人 stay."""
+    keep = {"你们", "您们", "你俩", "自己", "自己人"}
     return tuple(w for w in _word_tags() if len(w) > 1 and any(p in w for p in ("你", "您", "自己")) and w not in keep)
 
 
@@ -209,16 +209,20 @@ def _overlap(word: tuple[str, str], others: list[tuple[str, str]]) -> float:
     return max((max(_dice(word[0], o[0]), _dice(word[1], o[1])) for o in others), default=0.0)
 
 
+def _is_noun(word: tuple[str, str]) -> bool:
+    return _word_tags().get(word[1], "n").startswith("n")  # unknown words are mostly domain nouns
+
+
 def _contrast(word_a: tuple[str, str], word_b: tuple[str, str]) -> bool:
     """Two words in the same 词林 middle class (first four code characters) but different small classes (fifth):
     that is where 词林 files opposites and co-ordinate terms side by side (Dd02A 优点 / Dd02B 缺点, If22A 成功 /
     If22B 失败, Aj08A 上级 / Aj08B 下属, Ga06A 满意 / Ga06D 不满) — a different question, not a rewording."""
-    codes_a, codes_b = _concepts(*word_a), _concepts(*word_b)
-    mid_a = {c[:4] for c in codes_a if len(c) == 7}
-    mid_b = {c[:4] for c in codes_b if len(c) == 7}
-    small_a = {c[:5] for c in codes_a if len(c) == 7}
-    small_b = {c[:5] for c in codes_b if len(c) == 7}
-    return bool(mid_a & mid_b) and not small_a & small_b
+    table = _cilin()
+    codes_a = table.get(word_a[0], ()) + table.get(word_a[1], ())
+    codes_b = table.get(word_b[0], ()) + table.get(word_b[1], ())
+    if not codes_a or not codes_b:
+        return False
+    return bool({c[:4] for c in codes_a} & {c[:4] for c in codes_b}) and not {c[:5] for c in codes_a} & {c[:5] for c in codes_b}
 
 
 def residual(words_a, words_b, actors: frozenset = frozenset()) -> float:
@@ -238,10 +242,14 @@ def residual(words_a, words_b, actors: frozenset = frozenset()) -> float:
     unmatched = [[w for w, o in side if o < 1.0] for side in overlaps]
     total = 0.0
     for mine, theirs in ((left[0], left[1]), (left[1], left[0])):
-        other_person = any(w[1] != _SELF and (_person_key(*w, actors) is not None) for w, _ in theirs)
+        # what can stand where 自己 stood: a person (同事的报告) weighs like an actor, a thing (介绍你自己 / 你的家乡)
+        # like a content word; with no left-over person or noun on the other side 自己 only repeated 你
+        in_its_place = max((W_ACTOR if _person_key(*w, actors) is not None else _residual_weight(w, actors)
+                            for w, _ in theirs if w[1] != _SELF and (_person_key(*w, actors) is not None or _is_noun(w))),
+                           default=0.0)
         for w, o in mine:
             if w[1] == _SELF and w[0] == _SELF:
-                total += W_ACTOR if other_person else 0.0
+                total += in_its_place if in_its_place >= W_CONTENT else 0.0
             else:
                 total += _residual_weight(w, actors) * (1.0 if o == 0 else 0.5)
     if USE_CONTRAST and any(_contrast(wa, wb) for wa in unmatched[0] for wb in unmatched[1]):
