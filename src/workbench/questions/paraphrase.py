@@ -15,16 +15,31 @@ Method (no model, nothing downloaded, deterministic):
    keeps its n-grams) plus canonical words, sublinear tf, L2-normalised. The IDF is fitted on the questions being
    compared together with the workbench's generated question bank as background, so that template words every
    question shares (请描述一次……的经历) weigh little even in a 30-question vendor file.
-3. **Pairs.** Cosine similarity ≥ :data:`DEFAULT_THRESHOLD`. :func:`near_duplicates` reports pairs within one role
+3. **Residual.** Cosine minus 0.2 × the weighted count of words on either side with no counterpart on the other
+   (:func:`residual`): actors and negations weigh most, nouns and verbs fully, function words, light verbs and the
+   instruction frame (描述/回顾/举例/说明 …) little. 自己 left over counts when the other side has a person or noun in
+   its place (自己的报告 / 同事的报告); two left-over words that 词林 files in the same middle class but different
+   small classes (Dd02A 优点 / Dd02B 缺点) count once more, as opposites.
+4. **Roles.** In a clause naming exactly two persons once each, the first is the agent unless 被 stands between them;
+   two questions whose such clauses share most words but put the persons in opposite roles (你帮助团队 /
+   团队帮助你) get a penalty as if both persons had been swapped.
+5. **Pairs.** Similarity ≥ :data:`DEFAULT_THRESHOLD`. :func:`near_duplicates` reports pairs within one role
    (what a candidate sees) and across the file, with the similarity.
 
-The threshold (0.40) and residual weight (0.2) were chosen on the tune half of
-``tests/data/vendor/paraphrase_pairs.csv``; the held-out half and ``paraphrase_pairs_heldout2.csv`` are only measured.
-The issue's bar (recall ≥ 0.9 with ≤ 5 % false pairs) is met on the tune half only; the held-out figures are in
+The detector segments with its own jieba tokenizer: the synonym words only ever raise jieba frequencies (lowering
+其他 produced 你/与其/他), dictionary phrases that glue 你/自己 to other words (让你在, 发现自己) are removed, 老是 is
+added.
+
+Residual weight 0.2 was chosen on the tune half of ``tests/data/vendor/paraphrase_pairs.csv``; threshold 0.35 on
+the tune half, the held-out half and ``paraphrase_pairs_heldout2.csv`` (all development data once
+``paraphrase_pairs_heldout3.csv`` was written, before these changes). Measured figures (recall / false pairs):
+tune 1.0 / 0.025, held-out half 0.725 / 0.0, second set 0.75 / 0.031, third set (measured once, method final)
+0.523 / 0.341. The issue's bar (recall ≥ 0.9 with ≤ 5 % false pairs) is met on the tune half only; details in
 ``benchmark/README.md`` (``benchmark/vendor_benchmark.py``).
 
-Known limits: a bag of n-grams cannot see who does what to whom — "你帮助团队" and "团队帮助你" look alike; antonyms
-(优点/缺点) share most n-grams; synonyms that neither table links (回顾/描述) count as different words.
+Known limits: the residual is subtracted from the cosine, so a negation or opposite in an otherwise identical
+question (按时完成 / 未能按时完成) stays above the threshold; time and scope words (今年 / 大学期间) weigh little;
+synonyms that neither table links (纰漏/差错, 平衡/兼顾) count as different words.
 """
 
 from __future__ import annotations
@@ -401,7 +416,7 @@ class ParaphraseDetector:
     """Cosine similarity of canonical-form TF-IDF vectors (see the module docstring).
 
     >>> det = ParaphraseDetector().fit(["请描述一次你与同事合作的经历。", "请讲述一次你和同事协作的经历。"])
-    >>> det.similarity()[0, 1] > det.threshold
+    >>> bool(det.similarity()[0, 1] > det.threshold)
     True
     """
 
