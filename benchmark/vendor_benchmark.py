@@ -52,8 +52,8 @@ def names() -> None:
 def paraphrase() -> None:
     from workbench.questions.paraphrase import DEFAULT_RESIDUAL_WEIGHT, DEFAULT_THRESHOLD, ParaphraseDetector
 
-    d = pd.concat([pd.read_csv(DATA / "paraphrase_pairs.csv"), pd.read_csv(DATA / "paraphrase_pairs_heldout2.csv")])
-    print(f"\n2. paraphrase duplicates (threshold {DEFAULT_THRESHOLD}, residual weight {DEFAULT_RESIDUAL_WEIGHT}) on tests/data/vendor/paraphrase_pairs.csv (tune, heldout) and paraphrase_pairs_heldout2.csv")
+    d = pd.concat([pd.read_csv(DATA / name) for name in ("paraphrase_pairs.csv", "paraphrase_pairs_heldout2.csv", "paraphrase_pairs_heldout3.csv")])
+    print(f"\n2. paraphrase duplicates (threshold {DEFAULT_THRESHOLD}, residual weight {DEFAULT_RESIDUAL_WEIGHT}) on tests/data/vendor/paraphrase_pairs.csv (tune, heldout), paraphrase_pairs_heldout2.csv and paraphrase_pairs_heldout3.csv")
     for split, g in d.groupby("split", sort=False):
         texts = sorted(set(g["text_a"]) | set(g["text_b"]))
         idx = {t: i for i, t in enumerate(texts)}

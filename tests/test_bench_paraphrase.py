@@ -8,10 +8,13 @@ import pytest
 
 from workbench._paths import PROJECT_ROOT
 from workbench.questions.evaluate import evaluate_question_set, load_question_set
-from workbench.questions.paraphrase import DEFAULT_THRESHOLD, ParaphraseDetector, near_duplicates, residual
+from workbench.questions import paraphrase
+from workbench.questions.paraphrase import (DEFAULT_THRESHOLD, ParaphraseDetector, canonical_clauses, load_synonyms,
+                                            near_duplicates, residual, roles_reversed)
 
 PAIRS = PROJECT_ROOT / "tests" / "data" / "vendor" / "paraphrase_pairs.csv"
 PAIRS2 = PROJECT_ROOT / "tests" / "data" / "vendor" / "paraphrase_pairs_heldout2.csv"
+PAIRS3 = PROJECT_ROOT / "tests" / "data" / "vendor" / "paraphrase_pairs_heldout3.csv"
 BAR_RECALL, BAR_FALSE = 0.9, 0.05  # issue 16, item 3
 
 
@@ -47,39 +50,55 @@ def test_second_heldout_set_is_the_one_the_figures_refer_to():
     assert d.groupby(["split", "label"]).size().to_dict() == {("heldout2", 0): 32, ("heldout2", 1): 32}
 
 
+def test_third_heldout_set_is_the_one_the_figures_refer_to():
+    d = pd.read_csv(PAIRS3)
+    assert d.groupby(["split", "label"]).size().to_dict() == {("heldout3", 0): 44, ("heldout3", 1): 44}
+
+
 def test_tune_half_meets_the_bar():
-    """Threshold 0.40 and residual weight 0.2 were chosen on this half: recall 1.0 with 2.5 % false pairs for
-    thresholds 0.40–0.55; 0.40, the low end, because with the hand table switched off (词林 only, a stand-in for
-    vocabulary neither table has) it keeps more recall at the same false-pair rate."""
+    """Residual weight 0.2 was chosen on this half; threshold 0.35 on tune + heldout + heldout2 (all development data
+    once the third held-out set was written): the lowest threshold that keeps false pairs ≤ 5 % on all three."""
     f = _figures("tune")
     assert f["recall"] >= BAR_RECALL and f["false_pair_rate"] <= BAR_FALSE, f  # measured 1.0 and 0.025
     assert f["false_share_of_reported"] <= BAR_FALSE, f
 
 
-@pytest.mark.xfail(strict=True, reason="bar not met on the held-out half: recall 0.65, false pairs 0.075 (see benchmark/README.md)")
+@pytest.mark.xfail(strict=True, reason="bar not met on the first held-out half (development data now): recall 0.725, false pairs 0.0 (see benchmark/README.md)")
 def test_heldout_half_meets_the_bar():
-    """The issue's bar on the half that was not used for tuning. It fails today; strict xfail, so the day it passes
-    the marker has to go."""
+    """The issue's bar on the half that was first held out (development data since the third held-out set). It fails
+    today; strict xfail, so the day it passes the marker has to go."""
     f = _figures("heldout")
     assert f["recall"] >= BAR_RECALL and f["false_pair_rate"] <= BAR_FALSE, f
 
 
-@pytest.mark.xfail(strict=True, reason="bar not met on the second held-out set: recall 0.656, false pairs 0.156 (see benchmark/README.md)")
+@pytest.mark.xfail(strict=True, reason="bar not met on the second held-out set (development data now): recall 0.75, false pairs 0.031 (see benchmark/README.md)")
 def test_second_heldout_set_meets_the_bar():
-    """tests/data/vendor/paraphrase_pairs_heldout2.csv, written (and committed) before the detector was run on it."""
+    """tests/data/vendor/paraphrase_pairs_heldout2.csv, written (and committed) before the detector was first run on
+    it; development data since the third held-out set."""
     f = _figures("heldout2", PAIRS2)
+    assert f["recall"] >= BAR_RECALL and f["false_pair_rate"] <= BAR_FALSE, f
+
+
+@pytest.mark.xfail(strict=True, reason="bar not met on the third held-out set: recall 0.523, false pairs 0.341 (see benchmark/README.md)")
+def test_third_heldout_set_meets_the_bar():
+    """tests/data/vendor/paraphrase_pairs_heldout3.csv, written and committed (55d12d6) before any change to the
+    detector and measured once, with the method final."""
+    f = _figures("heldout3", PAIRS3)
     assert f["recall"] >= BAR_RECALL and f["false_pair_rate"] <= BAR_FALSE, f
 
 
 def test_heldout_figures_do_not_regress():
-    """Floors at the measured figures (held-out half: recall 0.65 = 26/40, false pairs 0.075 = 3/40; second held-out
-    set: 0.656 = 21/32, 0.156 = 5/32). Misses are synonyms neither the hand table nor 词林 links (回顾/描述, 揽下/承担,
-    讲/举, 异议/疑问) and jieba cuts across words (你与其他 → 你/与其/他); false pairs are antonyms (优点/缺点,
-    优势/不足), swapped roles (你帮助团队 / 团队帮助你) and 自己 against another person (自己的报告 / 同事的报告)."""
+    """Floors at the measured figures: held-out half recall 0.725 = 29/40, false pairs 0/40; second held-out set
+    0.75 = 24/32, 1/32; third held-out set 0.523 = 23/44, 15/44. Misses are synonyms neither the hand table nor 词林
+    links (协同/合作, 纰漏/差错, 平衡/兼顾); false pairs on the third set are negations and opposites the cosine
+    outweighs (未能完成 / 完成, 不满 / 满意), other scope or time (今年 / 大学期间, 一个月 / 一年) and persons in a
+    modifier (老年客户 / 外籍客户, 组长 / 普通组员)."""
     f = _figures("heldout")
-    assert f["recall"] >= 0.65 and f["false_pair_rate"] <= 0.075, f
+    assert f["recall"] >= 29 / 40 and f["false_pair_rate"] <= 0 / 40, f
     f = _figures("heldout2", PAIRS2)
-    assert f["recall"] >= 0.65 and f["false_pair_rate"] <= 0.16, f
+    assert f["recall"] >= 24 / 32 and f["false_pair_rate"] <= 1 / 32, f
+    f = _figures("heldout3", PAIRS3)
+    assert f["recall"] >= 23 / 44 and f["false_pair_rate"] <= 15 / 44, f
 
 
 @pytest.mark.parametrize(
@@ -138,3 +157,75 @@ def test_vendor_b_planted_duplicates():
     found = {tuple(sorted((r.question_a, r.question_b))) for r in ev.same_role_pairs().itertuples()}
     planted = {("B004", "B039"), ("B018", "B048"), ("B020", "B040"), ("B010", "B027"), ("B003", "B060"), ("B012", "B045")}
     assert len(found & planted) >= 5 and found <= planted, found
+
+
+def _similarity(a: str, b: str) -> float:
+    return float(ParaphraseDetector().fit([a, b]).similarity()[0, 1])
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("请描述一次你批评同事的经历。", "请描述一次同事批评你的经历。"),
+        ("请描述一次你在会议上反驳上级观点的经历。", "请描述一次上级在会议上反驳你观点的经历。"),
+    ],
+)
+def test_swapped_roles_are_not_duplicates(a, b, monkeypatch):
+    assert _similarity(a, b) < DEFAULT_THRESHOLD
+    monkeypatch.setattr(paraphrase, "USE_ROLES", False)  # the role order is what separates them
+    assert _similarity(a, b) >= DEFAULT_THRESHOLD
+
+
+def test_role_order_reads_passives_and_ignores_symmetric_relations():
+    synonyms, actors = paraphrase._table(None)
+
+    def orders(text):
+        return paraphrase._role_orders(text, synonyms, actors)
+
+    assert [o for o, _ in orders("你帮助团队克服困难")] == [("你", "团队")]
+    assert [o for o, _ in orders("你被领导批评")] == [("上级", "你")]  # 领导 → 上级 (hand table); agent after 被
+    assert orders("你与客户之间的矛盾") == []  # coordinated: no direction
+    assert orders("客户要求你透露其他客户的信息") == []  # a person twice: not a simple who-does-what-to-whom
+    assert roles_reversed(orders("你说服上级改变决定"), orders("上级说服你改变决定"))
+    assert not roles_reversed(orders("你说服上级改变决定"), orders("你劝说上级改变决定"))
+    assert not roles_reversed(orders("你被领导批评"), orders("领导批评你"))  # active and passive, same roles
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("请谈谈你工作中最大的长处。", "请谈谈你工作中最大的短处。"),  # 词林 Dd02A / Dd02B, sharing 处
+    ],
+)
+def test_opposites_are_not_duplicates(a, b, monkeypatch):
+    assert _similarity(a, b) < DEFAULT_THRESHOLD
+    monkeypatch.setattr(paraphrase, "USE_CONTRAST", False)
+    assert _similarity(a, b) >= DEFAULT_THRESHOLD
+
+
+def test_contrast_is_a_sibling_class_not_a_synonym_group():
+    assert paraphrase._contrast(("优点", "优点"), ("缺点", "缺点"))  # Dd02A01 / Dd02B01
+    assert paraphrase._contrast(("上级", "上级"), ("下属", "下属"))  # Aj08A01 / Aj08B01
+    assert not paraphrase._contrast(("因为", "因为"), ("由于", "由于"))  # Kc09A01 / Kc09A02: same small class
+    assert not paraphrase._contrast(("优点", "优点"), ("客户", "客户"))  # 客户 is not in 词林
+
+
+def test_self_counts_only_against_something_in_its_place():
+    actors = load_synonyms() and paraphrase._table(None)[1]
+    mine = [("发现", "发现"), ("自己", "自己"), ("报告", "报告")]
+    assert residual(mine, [("发现", "发现"), ("同事", "同事"), ("报告", "报告")], actors) == 3.0  # 同事 + 自己
+    assert residual(mine, [("发现", "发现"), ("报告", "报告")], actors) == 0.0  # 自己 only repeated 你
+    assert _similarity("请介绍一下你自己。", "请介绍一下你的家乡。") < DEFAULT_THRESHOLD
+
+
+def test_synonym_and_frame_rewordings_stay_duplicates():
+    assert _similarity("请回顾一次你独立完成项目的经历。", "请描述一次你独立完成项目的经历。") >= DEFAULT_THRESHOLD  # frame verb
+    assert _similarity("请谈谈你认为自己最大的优点。", "请说说你觉得自己最大的长处。") >= DEFAULT_THRESHOLD  # 词林 Dd02A01
+
+
+def test_detector_tokenizer_keeps_words_whole():
+    clauses = canonical_clauses("请回顾一次你与其他部门协同完成项目的经历")
+    assert "其他" in clauses[0]  # not 与其/他: synonym words only ever raise jieba frequencies
+    assert "老是" in canonical_clauses("同事老是把工作推给你")[0]
+    words = [w for c in paraphrase._segment("如果领导让你在没有授权的情况下办理业务") for w in c]
+    assert "你" in words and "让你在" not in words

@@ -15,16 +15,31 @@ Method (no model, nothing downloaded, deterministic):
    keeps its n-grams) plus canonical words, sublinear tf, L2-normalised. The IDF is fitted on the questions being
    compared together with the workbench's generated question bank as background, so that template words every
    question shares (请描述一次……的经历) weigh little even in a 30-question vendor file.
-3. **Pairs.** Cosine similarity ≥ :data:`DEFAULT_THRESHOLD`. :func:`near_duplicates` reports pairs within one role
+3. **Residual.** Cosine minus 0.2 × the weighted count of words on either side with no counterpart on the other
+   (:func:`residual`): actors and negations weigh most, nouns and verbs fully, function words, light verbs and the
+   instruction frame (描述/回顾/举例/说明 …) little. 自己 left over counts when the other side has a person or noun in
+   its place (自己的报告 / 同事的报告); two left-over words that 词林 files in the same middle class but different
+   small classes (Dd02A 优点 / Dd02B 缺点) count once more, as opposites.
+4. **Roles.** In a clause naming exactly two persons once each, the first is the agent unless 被 stands between them;
+   two questions whose such clauses share most words but put the persons in opposite roles (你帮助团队 /
+   团队帮助你) get a penalty as if both persons had been swapped.
+5. **Pairs.** Similarity ≥ :data:`DEFAULT_THRESHOLD`. :func:`near_duplicates` reports pairs within one role
    (what a candidate sees) and across the file, with the similarity.
 
-The threshold (0.40) and residual weight (0.2) were chosen on the tune half of
-``tests/data/vendor/paraphrase_pairs.csv``; the held-out half and ``paraphrase_pairs_heldout2.csv`` are only measured.
-The issue's bar (recall ≥ 0.9 with ≤ 5 % false pairs) is met on the tune half only; the held-out figures are in
+The detector segments with its own jieba tokenizer: the synonym words only ever raise jieba frequencies (lowering
+其他 produced 你/与其/他), dictionary phrases that glue 你/自己 to other words (让你在, 发现自己) are removed, 老是 is
+added.
+
+Residual weight 0.2 was chosen on the tune half of ``tests/data/vendor/paraphrase_pairs.csv``; threshold 0.35 on
+the tune half, the held-out half and ``paraphrase_pairs_heldout2.csv`` (all development data once
+``paraphrase_pairs_heldout3.csv`` was written, before these changes). Measured figures (recall / false pairs):
+tune 1.0 / 0.025, held-out half 0.725 / 0.0, second set 0.75 / 0.031, third set (measured once, method final)
+0.523 / 0.341. The issue's bar (recall ≥ 0.9 with ≤ 5 % false pairs) is met on the tune half only; details in
 ``benchmark/README.md`` (``benchmark/vendor_benchmark.py``).
 
-Known limits: a bag of n-grams cannot see who does what to whom — "你帮助团队" and "团队帮助你" look alike; antonyms
-(优点/缺点) share most n-grams; synonyms that neither table links (回顾/描述) count as different words.
+Known limits: the residual is subtracted from the cosine, so a negation or opposite in an otherwise identical
+question (按时完成 / 未能按时完成) stays above the threshold; time and scope words (今年 / 大学期间) weigh little;
+synonyms that neither table links (纰漏/差错, 平衡/兼顾) count as different words.
 """
 
 from __future__ import annotations
@@ -53,7 +68,7 @@ __all__ = [
 
 DEFAULT_SYNONYMS_PATH = DATA_DIR / "question_synonyms.yaml"
 CILIN_PATH = DATA_DIR / "cilin_synonyms.txt"
-DEFAULT_THRESHOLD = 0.40
+DEFAULT_THRESHOLD = 0.35
 DEFAULT_RESIDUAL_WEIGHT = 0.2
 PAIR_COLUMNS = ["question_a", "question_b", "role_a", "role_b", "scope", "similarity", "text_a", "text_b"]
 
@@ -70,9 +85,22 @@ _NEGATION = frozenset("没有 不 无法 不能 不会 别 勿 无".split())
 # light verbs, complements and frame words that a rewording adds or drops without changing the ask (察觉到 → 察觉/到,
 # 存在疑点 / 有疑点, 出现故障 / 故障)
 _LIGHT = frozenset("有 存在 出现 发生 进行 到 得到 之下 之中 之间 之后 之前 当 对于 关于 作为 通过 来 去 起来 一些 有些 哪些 什么 为什么 哪 时 方式".split())
+# the instruction frame of an interview question (请回顾/讲一个/举例说明/能否……说说): it says how to answer, not what
+# is asked, so a frame verb that the other side words differently weighs like a function word
+_FRAME = frozenset("描述 回顾 阐述 阐明 讲 说 谈 举 举例 说明 结合 实例 能否 可否 是否 可以".split())
+# persons that are not in the table's actor list but decide who does what: pronouns; 词林 person classes (A…) add more
+_PERSON_WORDS = {"你": "你", "您": "你", "自己": "你", "我": "我", "我们": "我", "他": "他", "她": "他", "他们": "他",
+                 "她们": "他", "别人": "他人", "他人": "他人", "对方": "他人", "人家": "他人", "旁人": "他人"}
+_SELF = "自己"
+# words jieba's dictionary lacks, so that they are not cut into pieces that mean something else (老是 → 老/是)
+_EXTRA_WORDS = {"老是": (2000, "d"), "总是": (2000, "d")}
+# a symmetric relation (你与客户之间, 你和同事协作) has no direction to reverse
+_COORDINATORS = frozenset("与 和 跟 同 及 以及".split())
 W_LOW, W_MID, W_CONTENT, W_ACTOR = 0.15, 0.5, 1.0, 1.5
 USE_CILIN = True
 USE_CILIN_FEATURES = True
+USE_CONTRAST = True
+USE_ROLES = True
 
 
 @lru_cache(maxsize=4)
@@ -148,7 +176,16 @@ def _word_tags() -> dict[str, str]:
             parts = line.split()
             if len(parts) >= 3:
                 tags[parts[0]] = parts[2]
+    tags.update({word: tag for word, (_freq, tag) in _EXTRA_WORDS.items()})
     return tags
+
+
+@lru_cache(maxsize=1)
+def _pronoun_phrases() -> tuple[str, ...]:
+    """jieba dictionary entries that glue 你/您/自己 to other words (让你在, 在你看来, 发现自己); the pronouns
+    你们/您们/你俩/自己 and the noun 自己人 stay."""
+    keep = {"你们", "您们", "你俩", "自己", "自己人"}
+    return tuple(w for w in _word_tags() if len(w) > 1 and any(p in w for p in ("你", "您", "自己")) and w not in keep)
 
 
 def _residual_weight(word, actors: frozenset) -> float:
@@ -160,7 +197,7 @@ def _residual_weight(word, actors: frozenset) -> float:
         return min(_residual_weight(word[0], actors), _residual_weight(word[1], actors))
     if word in actors or word in _NEGATION:
         return W_ACTOR
-    if word in _LIGHT:
+    if word in _LIGHT or word in _FRAME:
         return W_LOW
     tag = _word_tags().get(word, "n")  # unknown words are mostly domain nouns
     if tag in _LOW_POS:
@@ -187,21 +224,51 @@ def _overlap(word: tuple[str, str], others: list[tuple[str, str]]) -> float:
     return max((max(_dice(word[0], o[0]), _dice(word[1], o[1])) for o in others), default=0.0)
 
 
+def _is_noun(word: tuple[str, str]) -> bool:
+    return _word_tags().get(word[1], "n").startswith("n")  # unknown words are mostly domain nouns
+
+
+def _contrast(word_a: tuple[str, str], word_b: tuple[str, str]) -> bool:
+    """Two words in the same 词林 middle class (first four code characters) but different small classes (fifth):
+    that is where 词林 files opposites and co-ordinate terms side by side (Dd02A 优点 / Dd02B 缺点, If22A 成功 /
+    If22B 失败, Aj08A 上级 / Aj08B 下属, Ga06A 满意 / Ga06D 不满) — a different question, not a rewording."""
+    table = _cilin()
+    codes_a = table.get(word_a[0], ()) + table.get(word_a[1], ())
+    codes_b = table.get(word_b[0], ()) + table.get(word_b[1], ())
+    if not codes_a or not codes_b:
+        return False
+    return bool({c[:4] for c in codes_a} & {c[:4] for c in codes_b}) and not {c[:5] for c in codes_a} & {c[:5] for c in codes_b}
+
+
 def residual(words_a, words_b, actors: frozenset = frozenset()) -> float:
     """Weighted count of words on either side with no counterpart on the other.
 
     A word counts fully when it shares no character with any word on the other side, half when it shares some
     (期限 / 日期), not at all when it shares at least half (or is the same canonical word). Words are canonical
     strings or (canonical, as written) pairs. Paraphrases leave function words and synonyms; distinct questions
-    leave a content word, a negation or an actor (客户 → 上级)."""
+    leave a content word, a negation or an actor (客户 → 上级). 自己 left over counts as an actor only when the other
+    side has a person of its own left over (自己的报告 / 同事的报告); an unmatched word that 词林 files as the
+    opposite or co-ordinate of an unmatched word on the other side (优点 / 缺点) counts once more like an actor."""
     a = [w if isinstance(w, tuple) else (w, w) for w in words_a]
     b = [w if isinstance(w, tuple) else (w, w) for w in words_b]
+    overlaps = [[(w, _overlap(w, other)) for w in side] for side, other in ((a, b), (b, a))]
+    left = [[(w, o) for w, o in side if o < 0.5] for side in overlaps]
+    # opposites often share a character (优点 / 缺点), so they are looked for among all words not matched as the same
+    unmatched = [[w for w, o in side if o < 1.0] for side in overlaps]
     total = 0.0
-    for side, other in ((a, b), (b, a)):
-        for w in side:
-            o = _overlap(w, other)
-            if o < 0.5:
+    for mine, theirs in ((left[0], left[1]), (left[1], left[0])):
+        # what can stand where 自己 stood: a person (同事的报告) weighs like an actor, a thing (介绍你自己 / 你的家乡)
+        # like a content word; with no left-over person or noun on the other side 自己 only repeated 你
+        in_its_place = max((W_ACTOR if _person_key(*w, actors) is not None else _residual_weight(w, actors)
+                            for w, _ in theirs if w[1] != _SELF and (_person_key(*w, actors) is not None or _is_noun(w))),
+                           default=0.0)
+        for w, o in mine:
+            if w[1] == _SELF and w[0] == _SELF:
+                total += in_its_place if in_its_place >= W_CONTENT else 0.0
+            else:
                 total += _residual_weight(w, actors) * (1.0 if o == 0 else 0.5)
+    if USE_CONTRAST and any(_contrast(wa, wb) for wa in unmatched[0] for wb in unmatched[1]):
+        total += W_ACTOR
     return float(total)
 
 
@@ -213,30 +280,101 @@ def _tokenizer():
     tk.initialize()  # jieba's bundled dictionary; nothing is downloaded
     for word in load_synonyms():
         if len(word) > 1:
-            tk.add_word(word, freq=2000)
+            # only ever raise a frequency: lowering a common word (其他 25,753 → 2,000) lets a rarer word win the cut
+            # (你与其他 → 你/与其/他)
+            tk.add_word(word, freq=max(2000, tk.FREQ.get(word) or 0))
+    for word in _pronoun_phrases():
+        tk.del_word(word)  # phrase entries that swallow 你 (让你在, 在你看来) hide the actor from the role order
+    for word, (freq, _tag) in _EXTRA_WORDS.items():
+        tk.add_word(word, freq=max(freq, tk.FREQ.get(word) or 0))
     return tk
 
 
-def _tokens(text: str, synonyms: dict[str, str]) -> list[list[tuple[str, str]]]:
-    """(canonical, as written) for every kept word, per clause."""
+@lru_cache(maxsize=65536)
+def _segment(text: str) -> tuple[tuple[str, ...], ...]:
+    """jieba's words of each clause as written (normalised, lower case), every word kept."""
     s = unicodedata.normalize("NFKC", str(text or "")).lower()
     tk = _tokenizer()
     out = []
     for clause in _CLAUSE_SPLIT.split(s):
-        if not clause:
-            continue
-        words = []
-        for w in tk.lcut(clause, HMM=False):
-            w = w.strip()
-            if not w:
-                continue
-            c = synonyms.get(w, w)
-            if c in _DROP:
-                continue
-            words.append((c, w))
+        words = tuple(w for w in (w.strip() for w in tk.lcut(clause, HMM=False)) if w) if clause else ()
+        if words:
+            out.append(words)
+    return tuple(out)
+
+
+def _tokens(text: str, synonyms: dict[str, str]) -> list[list[tuple[str, str]]]:
+    """(canonical, as written) for every kept word, per clause."""
+    out = []
+    for clause in _segment(text):
+        words = [(synonyms.get(w, w), w) for w in clause]
+        words = [(c, w) for c, w in words if c not in _DROP]
         if words:
             out.append(words)
     return out
+
+
+def _residual_words(text: str, synonyms: dict[str, str]) -> list[tuple[str, str]]:
+    """The kept words of :func:`_tokens` plus 自己, which the vectors drop (a reflexive usually just repeats 你) but
+    the residual needs when the other side has a person in its place (自己的报告 / 同事的报告)."""
+    out = []
+    for clause in _segment(text):
+        for w in clause:
+            c = synonyms.get(w, w)
+            if c not in _DROP or w == _SELF:
+                out.append((c, w))
+    return out
+
+
+def _person_key(canonical: str, written: str, actors: frozenset) -> str | None:
+    """Who a word names, or None: a pronoun (你/您/自己 → 你), an actor of the synonym table (领导 → 上级), or a noun
+    in one of 词林's person classes (A…: 下属, 朋友), keyed by that class so that 别人 and 他人 are one person."""
+    if written in _PERSON_WORDS:
+        return _PERSON_WORDS[written]
+    if canonical in actors:
+        return canonical
+    if not _word_tags().get(written, "n").startswith("n"):
+        return None  # 上面 and 上下 are in a person class too, but as place words
+    codes = sorted(c for c in _cilin().get(written, ()) + _cilin().get(canonical, ()) if c[0] == "A")
+    return codes[0] if codes else None
+
+
+def _role_orders(text: str, synonyms: dict[str, str], actors: frozenset) -> list[tuple[tuple[str, str], frozenset]]:
+    """(agent, other person) and the clause's other canonical words, for every clause that names exactly two
+    different persons once each: 你帮助团队 → (你, 团队); 你被下属批评 → (下属, 你) because the agent follows 被.
+    Clauses where the two are coordinated (你与客户之间) are left out: the relation has no direction."""
+    out = []
+    for clause in _segment(text):
+        mentions, content = [], set()
+        for i, w in enumerate(clause):
+            c = synonyms.get(w, w)
+            key = _person_key(c, w, actors)
+            if key is not None:
+                mentions.append((i, key))
+            elif c not in _DROP:
+                content.add(c)
+        if len(mentions) != 2 or mentions[0][1] == mentions[1][1]:
+            continue
+        (i, first), (j, second) = mentions
+        between = clause[i + 1 : j]
+        if len(between) == 1 and between[0] in _COORDINATORS:
+            continue
+        order = (second, first) if "被" in between else (first, second)
+        out.append((order, frozenset(content)))
+    return out
+
+
+def roles_reversed(orders_a, orders_b, min_shared: float = 0.5) -> bool:
+    """True when a clause of one question and a clause of the other name the same two persons around mostly the same
+    words, but in opposite roles (你帮助团队 / 团队帮助你; 你说服上级 / 上级说服你)."""
+    for (order_a, words_a) in orders_a:
+        for (order_b, words_b) in orders_b:
+            if order_a == order_b or set(order_a) != set(order_b):
+                continue
+            union = words_a | words_b
+            if union and len(words_a & words_b) / len(union) >= min_shared:
+                return True
+    return False
 
 
 def canonical_clauses(text: str, synonyms: dict[str, str] | None = None) -> list[list[str]]:
@@ -278,7 +416,7 @@ class ParaphraseDetector:
     """Cosine similarity of canonical-form TF-IDF vectors (see the module docstring).
 
     >>> det = ParaphraseDetector().fit(["请描述一次你与同事合作的经历。", "请讲述一次你和同事协作的经历。"])
-    >>> det.similarity()[0, 1] > det.threshold
+    >>> bool(det.similarity()[0, 1] > det.threshold)
     True
     """
 
@@ -301,7 +439,8 @@ class ParaphraseDetector:
         corpus = list(texts) + (list(_background()) if self.background else [])
         self.vectorizer_.fit(corpus)
         self.matrix_ = self.vectorizer_.transform(texts)
-        self.words_ = [[w for c in _tokens(t, synonyms) for w in c] for t in texts]
+        self.words_ = [_residual_words(t, synonyms) for t in texts]
+        self.roles_ = [_role_orders(t, synonyms, self.actors_) for t in texts]
         return self
 
     def cosine(self) -> np.ndarray:
@@ -316,7 +455,10 @@ class ParaphraseDetector:
         sims = self.cosine()
         i, j = np.where(np.triu(sims, k=1) >= self.threshold)
         for a, b in zip(i, j):
-            value = max(0.0, sims[a, b] - self.residual_weight * residual(self.words_[a], self.words_[b], self.actors_))
+            penalty = residual(self.words_[a], self.words_[b], self.actors_)
+            if USE_ROLES and roles_reversed(self.roles_[a], self.roles_[b]):
+                penalty += 2 * W_ACTOR  # as if both persons had been swapped for others
+            value = max(0.0, sims[a, b] - self.residual_weight * penalty)
             sims[a, b] = sims[b, a] = value
         return sims
 
