@@ -222,9 +222,12 @@ def candidate_feedback(ex: AnswerExplanations, candidate_scores: pd.DataFrame, *
     cues["candidate_id"] = answers["candidate_id"].to_numpy()[cues["row"].to_numpy(np.int64)] if len(cues) else []
     cues = cues[cues["value"] < 0]
     # per candidate and dimension: the total by which each cue lowered the score, most negative first
-    weak_by = {key: g.sort_values("value", kind="stable") for key, g in
-               cues.groupby(["candidate_id", "dimension", "feature"], sort=True)["value"].sum().reset_index().groupby(["candidate_id", "dimension"], sort=True)}
-    answer_dims = answers["competency"].map(dimension_of)
+    summed = cues.groupby(["candidate_id", "dimension", "feature"], sort=True)["value"].sum().reset_index()
+    summed = summed.sort_values(["candidate_id", "dimension", "value"], kind="stable")  # ties keep the feature order
+    weak_by: dict[tuple, list[tuple[str, float]]] = {}
+    for cand, dim, feature, value in zip(summed["candidate_id"], summed["dimension"], summed["feature"], summed["value"]):
+        weak_by.setdefault((cand, dim), []).append((feature, value))
+    answer_dims = answers["competency"].map(dimension_of).to_numpy()
 
     scores = candidate_scores.drop_duplicates("candidate_id").set_index("candidate_id")
     role_means = candidate_scores.groupby("role_id")[[f"{score_prefix}{d}" for d in dims]].mean()
@@ -238,12 +241,12 @@ def candidate_feedback(ex: AnswerExplanations, candidate_scores: pd.DataFrame, *
             value = scores.at[cand, f"{score_prefix}{dim}"]
             if pd.isna(value):
                 continue
-            mine = [r for r in rows if answer_dims.iat[r] == dim]
+            mine = [r for r in rows if answer_dims[r] == dim]
             found = [quotes[r] for r in mine if quotes[r] is not None]
             quote = max(found, key=lambda q: q[1])[0] if found else None
             weak = weak_by.get((cand, dim))
             codes: list[str] = []
-            for feature, total in ([] if weak is None else zip(weak["feature"], weak["value"])):
+            for feature, total in weak or []:
                 if total > -min_effect or len(codes) >= max_suggestions:
                     break
                 code = bank.for_trigger(feature, dim)
