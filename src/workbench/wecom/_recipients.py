@@ -44,6 +44,8 @@ class RecipientDirectory:
     mappings: pd.DataFrame
     quarantine: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=QUARANTINE_COLUMNS))
     rows_in: int = 0
+    # answers per (role, site, requisition): a batch asks the same few questions thousands of times
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> "RecipientDirectory":
@@ -61,6 +63,12 @@ class RecipientDirectory:
         return self.rows_in == len(self.mappings) + quarantined
 
     def recruiters_for(self, role_id: str, *, site: str | None = None, requisition_id: str | None = None) -> tuple[str, ...]:
+        key = (role_id, site, requisition_id)
+        if key not in self._memo:
+            self._memo[key] = self._lookup(role_id, site, requisition_id)
+        return self._memo[key]
+
+    def _lookup(self, role_id: str, site: str | None, requisition_id: str | None) -> tuple[str, ...]:
         m = self.mappings
         if requisition_id:
             hit = m[(m["requisition_id"] == requisition_id) & ((m["role_id"] == role_id))]
