@@ -140,6 +140,27 @@ def test_smoke_run_produces_complete_run_directory(smoke_run):
         assert sha256_file(path) == item["sha256"], item
 
 
+def test_stages_start_only_after_what_they_require(smoke_run):
+    """The runner starts a stage once the stages it requires have finished, up to `jobs` at a time (2 by default on
+    this 2-core machine): in the manifest no stage starts before any of its requirements ended."""
+    from workbench.stages import get_stage
+
+    manifest = json.loads((smoke_run.run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["jobs"] >= 1
+    ended = {s["name"]: s["ended_at"] for s in manifest["stages"]}
+    for record in manifest["stages"]:
+        for required in get_stage(record["name"]).requires:
+            assert record["started_at"] >= ended[required], (record["name"], required)
+    assert [s["name"] for s in manifest["stages"]] == sorted(ended)  # the manifest keeps pipeline order
+
+
+def test_jobs_must_be_a_positive_whole_number(tmp_path):
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ConfigurationError, match="jobs"):
+            run_pipeline(profile="smoke", sets=SMOKE_SETS, out=tmp_path / "r", progress=False, jobs=bad)
+    assert not (tmp_path / "r").exists()  # refused before anything was written
+
+
 def test_metrics_are_published(smoke_run):
     metrics = json.loads((smoke_run.run_dir / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["00_intake"]["reconciled"] is True

@@ -39,6 +39,7 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=h("set"))
     run.add_argument("--out", default=None, metavar="DIR", help=h("out"))
     run.add_argument("--no-progress", action="store_true", help=h("no_progress"))
+    run.add_argument("--jobs", type=int, default=None, metavar="N", help=h("jobs"))
 
     runs = sub.add_parser("runs", help=h("runs"), description=h("runs"))
     runs.add_argument("--root", default=None, metavar="DIR", help=h("root"))
@@ -304,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
 
             result = run_pipeline(
                 profile=args.profile, stages=args.stage, sets=args.set, out=args.out, lang=lang, progress=not args.no_progress,
-                argv=["workbench", *argv],
+                argv=["workbench", *argv], jobs=args.jobs,
             )
             return 0 if result.status == "ok" else 1
         if args.command == "runs":

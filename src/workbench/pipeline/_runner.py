@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -87,6 +88,13 @@ def _artifact_summary(run_dir: Path, stage) -> list[str]:
     return [p.relative_to(run_dir).as_posix() for p in files[:3]]
 
 
+def default_jobs() -> int:
+    """Stages run at once by default: the usable cores, at most 2 (after 03, the longest independent chains are
+    04→05 and 06, 07)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(2, cores))
+
+
 def run_pipeline(
     *,
     profile: str = "default",
@@ -97,8 +105,13 @@ def run_pipeline(
     progress: bool = True,
     console=None,
     argv: list[str] | None = None,
+    jobs: int | None = None,
 ) -> RunResult:
     """Run the selected stages (default: all) with ``profile`` and ``--set`` overrides.
+
+    ``jobs``: stages run at the same time once what they require has finished (default: :func:`default_jobs`,
+    the usable cores, at most 2); ``jobs=1`` runs them one after another in pipeline order. Results do not
+    depend on it: every stage reads only the artifacts of the stages it requires.
 
     Returns a :class:`RunResult`; a failing stage stops the run, is recorded in the manifest, and raises
     :class:`StageFailed` after the manifest and index are written.
@@ -109,6 +122,8 @@ def run_pipeline(
     from ..reports import notebook_to_html, write_index
 
     console = console or Console(stderr=True)
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ConfigurationError(f"jobs must be a whole number ≥ 1 (stages run at the same time), got {jobs!r}")
     set_lang, sets = split_lang(list(sets or []))
     lang = resolve_lang(set_lang or lang)
     profile_name, profile_path, profile_data = load_profile(profile)
@@ -151,65 +166,99 @@ def run_pipeline(
     os.environ["WORKBENCH_ROOT"] = str(PROJECT_ROOT)
     os.environ["WORKBENCH_LANG"] = lang
     failure: StageFailed | None = None
-    try:
-        for record, stage in zip(manifest["stages"], selected):
-            nb_out = run_dir / "notebooks" / f"{stage.name}.ipynb"
-            html_out = run_dir / "html" / f"{stage.name}.html"
-            stage_params = {**params[stage.name], "run_dir": str(run_dir), "lang": lang}
-            record.update(status="running", started_at=_now(), notebook=nb_out.relative_to(run_dir).as_posix())
-            write_json_atomic(manifest_path, manifest)
-            start = time.perf_counter()
-            error = None
-            try:
-                with open(run_dir / "logs" / f"{stage.name}.log", "w", encoding="utf-8") as log:
-                    papermill.execute_notebook(
-                        str(stage.notebook),
-                        str(nb_out),
-                        parameters=stage_params,
-                        kernel_name="python3",
-                        language="python",
-                        cwd=str(PROJECT_ROOT),
-                        progress_bar={"desc": f"{stage.name} {stage.title(lang)}", "unit": "cell", "leave": True} if progress else False,
-                        stdout_file=log,
-                        stderr_file=log,
-                        start_timeout=180,
-                        # ipykernel 7 warns on every start that loopback TCP is unencrypted (messages are still
-                        # HMAC-signed); the kernel's own log is not the user's business below ERROR
-                        extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                    )
-            except Exception as exc:  # papermill raises PapermillExecutionError, or kernel/IO errors
-                error = _stage_error(exc, stage)
-            record["duration_s"] = round(time.perf_counter() - start, 2)
-            record["ended_at"] = _now()
-            banner = t("report.banner", lang, stage=f"{stage.name} {stage.title(lang)}", run_id=run_id, profile=profile_name,
-                       commit=(manifest["git"].get("commit") or "—")[:12])
-            if nb_out.is_file():
-                try:
-                    notebook_to_html(nb_out, html_out, banner=banner, lang=lang)
-                    record["html"] = html_out.relative_to(run_dir).as_posix()
-                except Exception as exc:  # a rendering failure must not hide the stage result
-                    record["render_error"] = f"{type(exc).__name__}: {exc}"
-            stage_json = run_dir / "stages" / f"{stage.name}.json"
-            if stage_json.is_file():
-                info = json.loads(stage_json.read_text(encoding="utf-8"))
-                record["metrics"] = info.get("metrics", {})
-                record["inputs"] = info.get("inputs", [])
-                manifest["metrics"][stage.name] = record["metrics"]
-            record["artifacts"] = _artifact_summary(run_dir, stage)
-            if error:
-                record["status"] = "failed"
-                record["error"] = error
-                failure = StageFailed(
-                    t("run.failed", lang, stage=stage.name, cell=error["cell"] or "?", error=f"{error['ename']}: {error['evalue']}", notebook=nb_out),
-                    stage=stage.name,
-                    cell=error["cell"],
-                    error=f"{error['ename']}: {error['evalue']}",
+
+    def execute(stage, nb_out: Path, stage_params: dict) -> dict | None:
+        """Run one stage notebook (in a worker thread); returns papermill's error, if any."""
+        try:
+            with open(run_dir / "logs" / f"{stage.name}.log", "w", encoding="utf-8") as log:
+                papermill.execute_notebook(
+                    str(stage.notebook),
+                    str(nb_out),
+                    parameters=stage_params,
+                    kernel_name="python3",
+                    language="python",
+                    cwd=str(PROJECT_ROOT),
+                    progress_bar={"desc": f"{stage.name} {stage.title(lang)}", "unit": "cell", "leave": True} if progress else False,
+                    stdout_file=log,
+                    stderr_file=log,
+                    start_timeout=180,
+                    # ipykernel 7 warns on every start that loopback TCP is unencrypted (messages are still
+                    # HMAC-signed); the kernel's own log is not the user's business below ERROR
+                    extra_arguments=["--IPKernelApp.log_level=ERROR"],
                 )
-                write_json_atomic(manifest_path, manifest)
-                break
-            record["status"] = "ok"
-            write_json_atomic(manifest_path, manifest)
+        except Exception as exc:  # papermill raises PapermillExecutionError, or kernel/IO errors
+            return _stage_error(exc, stage)
+        return None
+
+    def finish(record: dict, stage, nb_out: Path, error: dict | None, start: float) -> StageFailed | None:
+        """Record a finished stage in the manifest (main thread only)."""
+        html_out = run_dir / "html" / f"{stage.name}.html"
+        record["duration_s"] = round(time.perf_counter() - start, 2)
+        record["ended_at"] = _now()
+        banner = t("report.banner", lang, stage=f"{stage.name} {stage.title(lang)}", run_id=run_id, profile=profile_name,
+                   commit=(manifest["git"].get("commit") or "—")[:12])
+        if nb_out.is_file():
+            try:
+                notebook_to_html(nb_out, html_out, banner=banner, lang=lang)
+                record["html"] = html_out.relative_to(run_dir).as_posix()
+            except Exception as exc:  # a rendering failure must not hide the stage result
+                record["render_error"] = f"{type(exc).__name__}: {exc}"
+        stage_json = run_dir / "stages" / f"{stage.name}.json"
+        if stage_json.is_file():
+            info = json.loads(stage_json.read_text(encoding="utf-8"))
+            record["metrics"] = info.get("metrics", {})
+            record["inputs"] = info.get("inputs", [])
+            manifest["metrics"][stage.name] = record["metrics"]
+        record["artifacts"] = _artifact_summary(run_dir, stage)
+        if error:
+            record["status"] = "failed"
+            record["error"] = error
+            return StageFailed(
+                t("run.failed", lang, stage=stage.name, cell=error["cell"] or "?", error=f"{error['ename']}: {error['evalue']}", notebook=nb_out),
+                stage=stage.name,
+                cell=error["cell"],
+                error=f"{error['ename']}: {error['evalue']}",
+            )
+        record["status"] = "ok"
+        return None
+
+    # Stages start as soon as the stages they require have finished, up to `jobs` at a time (04→05, 06 and 07 all
+    # need only 03). The first failure stops new starts; stages already running finish and are recorded.
+    names = {s.name for s in selected}
+    names_order = {s.name: i for i, s in enumerate(selected)}
+    pending = list(zip(manifest["stages"], selected))
+    succeeded: set[str] = set()
+    running: dict = {}
+    workers = jobs if jobs is not None else default_jobs()
+    manifest["jobs"] = workers
+    old_cwd = os.getcwd()
+    os.chdir(PROJECT_ROOT)  # papermill switches every worker's cwd to the project root; start there so the switches agree
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stage") as pool:
+            while pending or running:
+                for item in list(pending):
+                    record, stage = item
+                    if failure or len(running) >= workers:
+                        break
+                    if all(req in succeeded for req in stage.requires if req in names):
+                        pending.remove(item)
+                        nb_out = run_dir / "notebooks" / f"{stage.name}.ipynb"
+                        stage_params = {**params[stage.name], "run_dir": str(run_dir), "lang": lang}
+                        record.update(status="running", started_at=_now(), notebook=nb_out.relative_to(run_dir).as_posix())
+                        write_json_atomic(manifest_path, manifest)
+                        running[pool.submit(execute, stage, nb_out, stage_params)] = (record, stage, nb_out, time.perf_counter())
+                if not running:
+                    break  # nothing can start: a failure, or requirements that never succeed
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=lambda f: names_order[running[f][1].name]):
+                    record, stage, nb_out, start = running.pop(future)
+                    stage_failure = finish(record, stage, nb_out, future.result(), start)
+                    failure = failure or stage_failure
+                    if stage_failure is None:
+                        succeeded.add(stage.name)
+                    write_json_atomic(manifest_path, manifest)
     finally:
+        os.chdir(old_cwd)
         for key, value in env_backup.items():
             if value is None:
                 os.environ.pop(key, None)
