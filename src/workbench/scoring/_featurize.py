@@ -545,8 +545,15 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         if "question_id" in features.frame.columns:
             frame["question_id"] = features.frame["question_id"].to_numpy()[answer]
         words_only = AnswerFeaturizer(**{**self.get_params(), "feature_groups": ("words",)})
-        tf = words_only._features_of(frame, features.tables).text["words"] if len(frame) else sp.csr_matrix((0, 2**self.hash_bits))
-        chars = np.fromiter((len(t) - sum(c.isspace() for c in t) for t in texts), dtype=np.int64, count=len(texts))
+        if not len(frame):
+            tf = sp.csr_matrix((0, 2**self.hash_bits))
+        elif self.relevance_filter:  # which sentences count needs the lexicon: the full analysis
+            tf = words_only._features_of(frame, features.tables).text["words"]
+        else:  # every non-blank sentence counts: only the word n-grams are needed (what batch scoring pays for)
+            words_only._validate()
+            tf = sp.vstack([words_only._word_frequencies(frame.iloc[i:i + _PIECE], features.tables) for i in range(0, len(frame), _PIECE)],
+                           format="csr")
+        chars = np.fromiter((len("".join(t.split())) for t in texts), dtype=np.int64, count=len(texts))  # non-space characters
         features.sentences = SentenceFeatures(answer=answer, chars=chars, words=tf, frame=frame.drop(columns=["answer"]))
         return features.sentences
 
@@ -570,6 +577,30 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
                 "relevant:n_relevant"]
 
     # -- the pass -------------------------------------------------------------------------------------------
+    def _word_frequencies(self, frame: pd.DataFrame, tables: _Tables) -> sp.csr_matrix:
+        """The ``words`` block of :meth:`_analyse` alone, for ``relevance_filter=False`` (every non-blank sentence
+        counts): the same masking, joining and n-gram hashing without the lexicon pass and the statistics."""
+        texts = frame["answer"].tolist()
+        n = len(texts)
+        if self.mask_terms:
+            mask = _mask_pattern(tuple(self.mask_terms))
+            texts = [mask.sub("", t) for t in texts]
+        joined = "\x00".join(texts) + "\x00" if n else ""
+        if joined.count("\x00") != n:
+            texts = [t.replace("\x00", " ") for t in texts]
+            joined = "\x00".join(texts) + "\x00"
+        points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        separator = points == 0
+        new_sentence = np.ones(len(points), dtype=bool)
+        if len(points):
+            new_sentence[1:] = _IS_TERMINATOR[points[:-1]] | separator[:-1]
+        sent_of = np.cumsum(new_sentence) - 1
+        n_sent = int(sent_of[-1]) + 1 if len(points) else 0
+        content = ~separator & ~_IS_SPACE[points]
+        counted = np.bincount(sent_of[content], minlength=n_sent) > 0
+        kept_points = points[counted[sent_of] | separator]
+        return _term_frequencies(*self._word_grams(kept_points, n, tables), n, self.hash_bits)
+
     def _analyse(self, frame: pd.DataFrame, tables: _Tables) -> dict:
         texts, comps = frame["answer"].tolist(), frame["competency"].tolist()
         n = len(texts)
