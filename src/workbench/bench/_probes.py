@@ -206,10 +206,9 @@ def probe_outcomes(probes: pd.DataFrame, scores: pd.Series | dict, *, tolerance:
 def reference_scores(probes: pd.DataFrame, scores: pd.Series) -> np.ndarray:
     """Each probe's reference score: the median score of its ``reference_answer_ids`` group (answers without a
     score ignored), or the score of ``reference_answer_id`` when the group column is absent or empty."""
-    single = probes["reference_answer_id"].map(scores).to_numpy(dtype=float, copy=True)
+    out = probes["reference_answer_id"].map(scores).to_numpy(dtype=float, copy=True)
     if "reference_answer_ids" not in probes.columns:
-        return single
-    out = single
+        return out
     for i, ids in enumerate(probes["reference_answer_ids"].tolist()):
         if isinstance(ids, str) and ids:
             values = scores.reindex(ids.split(";")).to_numpy(dtype=float)

@@ -224,8 +224,7 @@ def run_pipeline(
 
     # Stages start as soon as the stages they require have finished, up to `jobs` at a time (04→05, 06 and 07 all
     # need only 03). The first failure stops new starts; stages already running finish and are recorded.
-    names = {s.name for s in selected}
-    names_order = {s.name: i for i, s in enumerate(selected)}
+    order = {s.name: i for i, s in enumerate(selected)}
     pending = list(zip(manifest["stages"], selected))
     succeeded: set[str] = set()
     running: dict = {}
@@ -240,7 +239,7 @@ def run_pipeline(
                     record, stage = item
                     if failure or len(running) >= workers:
                         break
-                    if all(req in succeeded for req in stage.requires if req in names):
+                    if all(req in succeeded for req in stage.requires if req in order):
                         pending.remove(item)
                         nb_out = run_dir / "notebooks" / f"{stage.name}.ipynb"
                         stage_params = {**params[stage.name], "run_dir": str(run_dir), "lang": lang}
@@ -250,7 +249,7 @@ def run_pipeline(
                 if not running:
                     break  # nothing can start: a failure, or requirements that never succeed
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in sorted(done, key=lambda f: names_order[running[f][1].name]):
+                for future in sorted(done, key=lambda f: order[running[f][1].name]):
                     record, stage, nb_out, start = running.pop(future)
                     stage_failure = finish(record, stage, nb_out, future.result(), start)
                     failure = failure or stage_failure

@@ -577,18 +577,17 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
                 "relevant:n_relevant"]
 
     # -- the pass -------------------------------------------------------------------------------------------
-    def _word_frequencies(self, frame: pd.DataFrame, tables: _Tables) -> sp.csr_matrix:
-        """The ``words`` block of :meth:`_analyse` alone, for ``relevance_filter=False`` (every non-blank sentence
-        counts): the same masking, joining and n-gram hashing without the lexicon pass and the statistics."""
-        texts = frame["answer"].tolist()
+    def _batch_text(self, texts: list[str]) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+        """One string for the batch: every answer (proxy terms masked) followed by \\x00 (a \\x00 inside an answer
+        becomes a space). Returns the string, its code points, the separator mask, sentence starts, each position's
+        sentence id and the number of sentences."""
         n = len(texts)
-        if self.mask_terms:
+        if self.mask_terms:  # proxy terms (e.g. dialect words) are removed before anything else sees the text
             mask = _mask_pattern(tuple(self.mask_terms))
             texts = [mask.sub("", t) for t in texts]
         joined = "\x00".join(texts) + "\x00" if n else ""
         if joined.count("\x00") != n:
-            texts = [t.replace("\x00", " ") for t in texts]
-            joined = "\x00".join(texts) + "\x00"
+            joined = "\x00".join(t.replace("\x00", " ") for t in texts) + "\x00"
         points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         separator = points == 0
         new_sentence = np.ones(len(points), dtype=bool)
@@ -596,35 +595,26 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
             new_sentence[1:] = _IS_TERMINATOR[points[:-1]] | separator[:-1]
         sent_of = np.cumsum(new_sentence) - 1
         n_sent = int(sent_of[-1]) + 1 if len(points) else 0
+        return joined, points, separator, new_sentence, sent_of, n_sent
+
+    def _word_frequencies(self, frame: pd.DataFrame, tables: _Tables) -> sp.csr_matrix:
+        """The ``words`` block of :meth:`_analyse` alone, for ``relevance_filter=False`` (every non-blank sentence
+        counts): the same text pass and n-gram hashing without the lexicon pass and the statistics."""
+        n = len(frame)
+        _, points, separator, _, sent_of, n_sent = self._batch_text(frame["answer"].tolist())
         content = ~separator & ~_IS_SPACE[points]
         counted = np.bincount(sent_of[content], minlength=n_sent) > 0
         kept_points = points[counted[sent_of] | separator]
         return _term_frequencies(*self._word_grams(kept_points, n, tables), n, self.hash_bits)
 
     def _analyse(self, frame: pd.DataFrame, tables: _Tables) -> dict:
-        texts, comps = frame["answer"].tolist(), frame["competency"].tolist()
-        n = len(texts)
+        comps = frame["competency"].tolist()
+        n = len(frame)
         groups = tuple(self.feature_groups)
-        if self.mask_terms:  # proxy terms (e.g. dialect words) are removed before anything else sees the text
-            mask = _mask_pattern(tuple(self.mask_terms))
-            texts = [mask.sub("", t) for t in texts]
         row_of = {c: i for i, c in enumerate(tables.competencies)}
         comp_row = np.fromiter((row_of.get(c, len(tables.competencies)) for c in comps), dtype=np.int64, count=n)
-
-        # one string for the batch: every answer followed by \x00 (a \x00 inside an answer becomes a space)
-        joined = "\x00".join(texts) + "\x00" if n else ""
-        if joined.count("\x00") != n:
-            texts = [t.replace("\x00", " ") for t in texts]
-            joined = "\x00".join(texts) + "\x00"
-        points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        N = len(points)
-        separator = points == 0
+        joined, points, separator, new_sentence, sent_of, n_sent = self._batch_text(frame["answer"].tolist())
         doc_of = np.cumsum(separator) - separator  # an answer's separator belongs to it
-        new_sentence = np.ones(N, dtype=bool)
-        if N:
-            new_sentence[1:] = _IS_TERMINATOR[points[:-1]] | separator[:-1]
-        sent_of = np.cumsum(new_sentence) - 1
-        n_sent = int(sent_of[-1]) + 1 if N else 0
         sent_doc = doc_of[new_sentence]
         windows = _Windows(points)
 
