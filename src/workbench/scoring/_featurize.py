@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
 from ._lexicon import CUE_LISTS, NEG_AFTER, NEG_BEFORE, NUMBER, SITUATION_SPAN, anchor_words, domain_terms, evidence_phrases, rubric_texts
@@ -234,17 +235,22 @@ def _cap(counts: np.ndarray, cap: int) -> np.ndarray:
 
 def _grouped_counts(doc: np.ndarray, column: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(answer, column) occurrences → distinct pairs and their counts (one sort of packed keys)."""
-    key = (doc.astype(np.int64) << bits) | column.astype(np.int64)
-    key.sort()
-    if not len(key):
-        return key, key, key
+    if not len(doc):
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty
+    # packed into 32 bits when (answer, column) fits (a piece of answers × 2**hash_bits): sorting halves the bytes
+    # moved and numpy's vectorised sort of 32-bit keys is ~3× faster than of 64-bit ones
+    wide = (int(doc.max()) + 1) << bits > 2**32
+    dtype = np.int64 if wide else np.uint32
+    key = (doc.astype(dtype) << dtype(bits)) | column.astype(dtype)
+    key.sort(kind="stable")
     first = np.empty(len(key), dtype=bool)
     first[0] = True
     np.not_equal(key[1:], key[:-1], out=first[1:])
     starts = np.flatnonzero(first)
     counts = np.diff(np.append(starts, len(key)))
     unique = key[starts]
-    return unique >> bits, unique & ((1 << bits) - 1), counts
+    return (unique >> dtype(bits)).astype(np.int64), (unique & dtype((1 << bits) - 1)).astype(np.int64), counts
 
 
 def _column(keys: np.ndarray, bits: int) -> np.ndarray:
@@ -258,6 +264,7 @@ _IS_LATIN = np.zeros(0x110000, dtype=bool)
 _IS_LATIN[list(range(65, 91)) + list(range(97, 123))] = True
 _PIECE = 2_000  # answers per vectorised pass: big enough to amortise numpy calls, small enough to stay in cache
 _SHINGLE = 4  # characters per shingle for repetition and copy overlap
+_FILTER_BITS = 22  # bit table of reference shingles in _overlap (4 MB; few false hits for references of ~10⁵ shingles)
 
 #: Per-answer statistics behind the advisories (computed with the features, before anything is fitted).
 STAT_COLUMNS = ("chars", "han_share", "latin_share", "repeat_share", "term_cover", "question_overlap", "rubric_overlap", "irrelevant_share")
@@ -355,6 +362,7 @@ class AnswerFeatures:
     tables: _Tables = field(repr=False)
 
     sentences: "SentenceFeatures | None" = field(default=None, repr=False)  # see AnswerFeaturizer.sentence_features
+    sentence_tokens: "SentenceTokens | None" = field(default=None, repr=False)  # kept when every sentence is read
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -367,6 +375,7 @@ class AnswerFeatures:
             frame=self.frame.iloc[rows].reset_index(drop=True), text={g: m[rows] for g, m in self.text.items()}, dense=self.dense[rows],
             stats=self.stats.iloc[rows].reset_index(drop=True), relevant_sentences=self.relevant_sentences[rows], key=self.key, tables=self.tables,
             sentences=self.sentences.take(rows, len(self)) if self.sentences is not None else None,
+            sentence_tokens=self.sentence_tokens.take(rows, len(self)) if self.sentence_tokens is not None else None,
         )
 
 
@@ -391,6 +400,72 @@ class SentenceFeatures:
         order = keep[np.argsort(new_index[self.answer[keep]], kind="stable")]
         return SentenceFeatures(answer=new_index[self.answer[order]], chars=self.chars[order], words=self.words[order],
                                 frame=self.frame.iloc[order].reset_index(drop=True))
+
+
+@dataclass
+class SentenceTokens:
+    """The word tokens of every sentence of a set of answers, kept from the answers' own tokenisation (sentences as
+    ``_SENTENCE`` splits them; blank ones left out) so the padding advisory needs no second tokenizer pass:
+    ``answer`` and ``chars`` per sentence (sentences grouped by answer, in order), ``hashes`` per token (the
+    ``_Windows`` hash of its characters; whitespace tokens dropped) and ``indptr`` (each sentence's tokens)."""
+
+    answer: np.ndarray
+    chars: np.ndarray
+    hashes: np.ndarray
+    indptr: np.ndarray
+
+    def take(self, rows: np.ndarray, n: int) -> "SentenceTokens":
+        new_index = np.full(n, -1, dtype=np.int64)
+        new_index[rows] = np.arange(len(rows))
+        keep = np.flatnonzero(new_index[self.answer] >= 0)
+        order = keep[np.argsort(new_index[self.answer[keep]], kind="stable")]
+        lengths = np.diff(self.indptr)[order]
+        indptr = np.zeros(len(order) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        tokens = np.repeat(self.indptr[order] - indptr[:-1], lengths) + np.arange(int(indptr[-1]))
+        return SentenceTokens(answer=new_index[self.answer[order]], chars=self.chars[order], hashes=self.hashes[tokens], indptr=indptr)
+
+    @staticmethod
+    def concat(parts: list["SentenceTokens"], sizes: list[int]) -> "SentenceTokens":
+        offsets = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+        token_offsets = np.concatenate(([0], np.cumsum([len(p.hashes) for p in parts])[:-1])).astype(np.int64)
+        return SentenceTokens(
+            answer=np.concatenate([p.answer + o for p, o in zip(parts, offsets)]), chars=np.concatenate([p.chars for p in parts]),
+            hashes=np.concatenate([p.hashes for p in parts]),
+            indptr=np.concatenate([[0], *(p.indptr[1:] + o for p, o in zip(parts, token_offsets))]).astype(np.int64),
+        )
+
+
+def _sentence_tokens(points: np.ndarray, hashes: np.ndarray, start: np.ndarray) -> SentenceTokens:
+    """Tokens (``hashes`` at code-point offsets ``start`` of ``points``, \x00-terminated answers) → sentences.
+
+    A sentence starts at a character that is not a sentence end and follows one (or starts the answer), and runs
+    through the ends that follow it — ``_SENTENCE``'s split. No token crosses a sentence end: the tokenizers cut
+    every punctuation mark and run of whitespace apart from the words around it."""
+    separator = points == 0
+    terminator = _IS_TERMINATOR[points]
+    after_end = np.ones(len(points), dtype=bool)
+    after_end[1:] = terminator[:-1] | separator[:-1]
+    begins = after_end & ~terminator & ~separator
+    counted = np.cumsum(begins)
+    sentence_of = counted - 1
+    # leading sentence ends of an answer belong to no sentence (``_SENTENCE`` skips them)
+    answer_start = np.ones(len(points), dtype=bool)
+    answer_start[1:] = separator[:-1]
+    doc_of = np.cumsum(separator) - separator
+    before_answer = (counted - begins)[answer_start]  # sentences begun before each answer
+    inside = ~separator & (sentence_of >= before_answer[doc_of])
+    n_sentences = int(counted[-1]) if len(points) else 0
+    chars = np.bincount(sentence_of[inside & ~_IS_SPACE[points]], minlength=n_sentences)
+    answer = doc_of[begins]
+    nonblank = chars > 0
+    renumber = np.cumsum(nonblank) - 1
+    token_sentence = sentence_of[start]
+    real = inside[start]  # whitespace tokens are already dropped; punctuation before an answer's first sentence is not in one
+    token_sentence, hashes = renumber[token_sentence[real]], hashes[real]
+    indptr = np.zeros(int(nonblank.sum()) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(token_sentence, minlength=len(indptr) - 1), out=indptr[1:])
+    return SentenceTokens(answer=answer[nonblank], chars=chars[nonblank], hashes=hashes, indptr=indptr)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -476,6 +551,8 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
             frame=frame, text=text, dense=np.vstack([p["dense"] for p in pieces])[: len(frame)],
             stats=pd.concat([p["stats"] for p in pieces], ignore_index=True).iloc[: len(frame)],
             relevant_sentences=np.concatenate([p["relevant"] for p in pieces])[: len(frame)], key=self._key(tables), tables=tables,
+            sentence_tokens=(SentenceTokens.concat([p["sentence_tokens"] for p in pieces], [len(p["dense"]) for p in pieces])
+                             if pieces[0].get("sentence_tokens") is not None else None),
         )
 
     def _features_of(self, X, dictionary=None) -> AnswerFeatures:
@@ -534,27 +611,33 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         object and kept on it (``take`` carries them to the rows of a fold)."""
         if features.sentences is not None:
             return features.sentences
-        answer, texts = [], []
-        for i, text in enumerate(features.frame["answer"].tolist()):
-            for sentence in _SENTENCE.findall(str(text).replace("\x00", " ")):
-                if sentence.strip():
-                    answer.append(i)
-                    texts.append(sentence)
-        answer = np.asarray(answer, dtype=np.int64)
-        frame = pd.DataFrame({"answer": texts, "competency": features.frame["competency"].to_numpy()[answer]})
+        if features.sentence_tokens is not None:  # every sentence is read: n-grams of the answers' own tokens
+            tokens = features.sentence_tokens
+            step = (1 << 32) >> self.hash_bits  # sentences per slice whose (sentence, column) keys fit 32 bits
+            parts = []
+            for a in range(0, len(tokens.answer), step):
+                b = min(a + step, len(tokens.answer))
+                lo, hi = tokens.indptr[a], tokens.indptr[b]
+                sentence = np.repeat(np.arange(b - a, dtype=np.int64), np.diff(tokens.indptr[a:b + 1]))
+                parts.append(_term_frequencies(*self._token_grams(tokens.hashes[lo:hi], sentence), b - a, self.hash_bits))
+            tf = sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, 2**self.hash_bits), dtype=np.float32)
+            answer, chars = tokens.answer, tokens.chars
+        else:  # the relevance filter decides per sentence, which needs the lexicon: featurize each sentence
+            answer, texts = [], []
+            for i, text in enumerate(features.frame["answer"].tolist()):
+                for part in _SENTENCE.findall(str(text).replace("\x00", " ")):
+                    if part.strip():
+                        answer.append(i)
+                        texts.append(part)
+            answer = np.asarray(answer, dtype=np.int64)
+            words_only = AnswerFeaturizer(**{**self.get_params(), "feature_groups": ("words",)})
+            tf = (words_only._features_of(pd.DataFrame({"answer": texts, "competency": features.frame["competency"].to_numpy()[answer]}),
+                                          features.tables).text["words"] if texts else sp.csr_matrix((0, 2**self.hash_bits)))
+            chars = np.fromiter((len("".join(t.split())) for t in texts), dtype=np.int64, count=len(texts))  # non-space characters
+        frame = pd.DataFrame({"competency": features.frame["competency"].to_numpy()[answer]})
         if "question_id" in features.frame.columns:
             frame["question_id"] = features.frame["question_id"].to_numpy()[answer]
-        words_only = AnswerFeaturizer(**{**self.get_params(), "feature_groups": ("words",)})
-        if not len(frame):
-            tf = sp.csr_matrix((0, 2**self.hash_bits))
-        elif self.relevance_filter:  # which sentences count needs the lexicon: the full analysis
-            tf = words_only._features_of(frame, features.tables).text["words"]
-        else:  # every non-blank sentence counts: only the word n-grams are needed (what batch scoring pays for)
-            words_only._validate()
-            tf = sp.vstack([words_only._word_frequencies(frame.iloc[i:i + _PIECE], features.tables) for i in range(0, len(frame), _PIECE)],
-                           format="csr")
-        chars = np.fromiter((len("".join(t.split())) for t in texts), dtype=np.int64, count=len(texts))  # non-space characters
-        features.sentences = SentenceFeatures(answer=answer, chars=chars, words=tf, frame=frame.drop(columns=["answer"]))
+        features.sentences = SentenceFeatures(answer=answer, chars=chars, words=tf, frame=frame)
         return features.sentences
 
     def relevant_sentence_counts(self, X) -> np.ndarray:
@@ -596,16 +679,6 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         sent_of = np.cumsum(new_sentence) - 1
         n_sent = int(sent_of[-1]) + 1 if len(points) else 0
         return joined, points, separator, new_sentence, sent_of, n_sent
-
-    def _word_frequencies(self, frame: pd.DataFrame, tables: _Tables) -> sp.csr_matrix:
-        """The ``words`` block of :meth:`_analyse` alone, for ``relevance_filter=False`` (every non-blank sentence
-        counts): the same text pass and n-gram hashing without the lexicon pass and the statistics."""
-        n = len(frame)
-        _, points, separator, _, sent_of, n_sent = self._batch_text(frame["answer"].tolist())
-        content = ~separator & ~_IS_SPACE[points]
-        counted = np.bincount(sent_of[content], minlength=n_sent) > 0
-        kept_points = points[counted[sent_of] | separator]
-        return _term_frequencies(*self._word_grams(kept_points, n, tables), n, self.hash_bits)
 
     def _analyse(self, frame: pd.DataFrame, tables: _Tables) -> dict:
         comps = frame["competency"].tolist()
@@ -670,15 +743,19 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         dense.append(np.log1p(np.minimum(n_on_topic, _MAX_SENTENCES)).astype(np.float64)[:, None])
 
         text: dict = {}
+        sentence_tokens = None
         if any(g in groups for g in TEXT_GROUPS):
             kept_points = points[relevant[sent_of] | separator]  # counted sentences, answers still \x00-terminated
             if "words" in groups:
-                text["words"] = _term_frequencies(*self._word_grams(kept_points, n, tables), n, self.hash_bits)
+                hashes, token_doc, token_start = self._tokens(kept_points, n, tables)
+                text["words"] = _term_frequencies(*self._token_grams(hashes, token_doc), n, self.hash_bits)
+                if not self.relevance_filter:  # every sentence is read: its tokens serve the padding advisory too
+                    sentence_tokens = _sentence_tokens(kept_points, hashes, token_start)
             if "chars" in groups:
                 text["chars"] = _term_frequencies(*self._char_grams(kept_points), n, self.hash_bits)
 
         stats = self._stats(frame, tables, points, separator, doc_of, content, sent_of, on_topic, comp_row, start, end, word, n)
-        return {"text": text, "dense": np.hstack(dense), "stats": stats, "relevant": n_relevant}
+        return {"text": text, "dense": np.hstack(dense), "stats": stats, "relevant": n_relevant, "sentence_tokens": sentence_tokens}
 
     def _stats(self, frame, tables, points, separator, doc_of, content, sent_of, on_topic, comp_row, start, end, word, n) -> pd.DataFrame:
         """The statistics behind the advisories (see ``_advisories``); shares are of non-blank characters."""
@@ -733,8 +810,8 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         net = np.clip(counts[0] + counts[3] - counts[1] - counts[2], -self.cap, self.cap).astype(np.float64)
         return np.column_stack([*(_cap(c, self.cap) for c in counts), net])
 
-    def _word_grams(self, points: np.ndarray, n: int, tables: _Tables) -> tuple[np.ndarray, np.ndarray]:
-        """Tokens of each answer's counted text → hashed word n-grams (tokens hashed as spans of ``points``)."""
+    def _tokens(self, points: np.ndarray, n: int, tables: _Tables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Tokens of each answer's counted text: (hash, answer, start offset in ``points``), whitespace dropped."""
         texts = points.tobytes().decode("utf-32-le", "surrogatepass").split("\x00")[:n]
         cut = raw_cutter(self.tokenizer, tables.user_words)
         tokens = [cut(t) for t in texts]
@@ -746,11 +823,13 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         start += doc  # each earlier answer's \x00
         if int(lengths.sum()) != len(points) - n:  # a tokenizer that dropped or changed characters
             raise RuntimeError(f"the {self.tokenizer} tokenizer did not return the text it was given; tokens must cover it exactly")
-        windows = _Windows(points)
-        hashes = windows.hash(start, lengths)
+        hashes = _Windows(points).hash(start, lengths)
         blank = np.concatenate(([0], np.cumsum(_IS_SPACE[points])))
         real = (blank[start + lengths] - blank[start]) < lengths  # drop whitespace tokens
-        hashes, doc = hashes[real], doc[real]
+        return hashes[real], doc[real], start[real]
+
+    def _token_grams(self, hashes: np.ndarray, doc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Token hashes in text order with their row → hashed word n-grams within a row: (row, column)."""
         docs, columns = [doc], [_column(hashes, self.hash_bits)]
         key = hashes
         for k in range(2, self.word_ngram_max + 1):
@@ -797,16 +876,27 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "idf_")
         n = tf.shape[0]
         values = tf.data.astype(np.float64) * self.idf_[group][tf.indices]
+        out = sp.csr_matrix((values, tf.indices, tf.indptr), shape=tf.shape)
         if self.text_norm == "l2":
-            rows = np.repeat(np.arange(n), np.diff(tf.indptr))
-            norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=n))
-            values /= np.where(norms > 0, norms, 1.0)[rows]
-        return sp.csr_matrix((values, tf.indices, tf.indptr), shape=tf.shape)
+            out = normalize(out, copy=False)  # in place; rows without entries stay empty
+        return out
+
+    def blocks(self, features: AnswerFeatures) -> dict:
+        """The column blocks of :meth:`transform` before they are stacked: each text group's weighted n-grams
+        (CSR) and ``"dense"``, the standardised hand-built features (ndarray)."""
+        check_is_fitted(self, "idf_")
+        out: dict = {g: self.text_block(features, g) for g in TEXT_GROUPS if g in features.text}
+        out["dense"] = (features.dense - self.dense_mean_) / self.dense_scale_
+        return out
+
+    @staticmethod
+    def stack(blocks: dict):
+        """:meth:`blocks` → the feature matrix the model sees (CSR)."""
+        parts = [m for g, m in blocks.items() if g != "dense"] + [sp.csr_matrix(blocks["dense"])]
+        return sp.hstack(parts, format="csr") if len(parts) > 1 else parts[0]
 
     def _finish(self, features: AnswerFeatures):
-        blocks = [self.text_block(features, g) for g in TEXT_GROUPS if g in features.text]
-        blocks.append(sp.csr_matrix((features.dense - self.dense_mean_) / self.dense_scale_))
-        return sp.hstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
+        return self.stack(self.blocks(features))
 
     # -- explanations: where each hashed n-gram sits in the original answer ----------------------------------------
     def ngram_occurrences(self, X, *, text: bool = True) -> pd.DataFrame:
@@ -907,7 +997,7 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
                     break
                 m = len(hashes) - k + 1
                 if k > 1:
-                    key = key[:-1] * _STEP + hashes[k - 1:] + np.uint64(k)  # wrapping uint64, as in _word_grams
+                    key = key[:-1] * _STEP + hashes[k - 1:] + np.uint64(k)  # wrapping uint64, as in _token_grams
                 same = np.flatnonzero(doc[:m] == doc[k - 1:])
 
                 def word_text(keys, same=same, k=k):
@@ -1013,7 +1103,16 @@ def _overlap(answer_doc: np.ndarray, answer_shingle: np.ndarray, references: lis
     ref_doc, ref_shingle = _shingles(np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
     ref_keys = ref_shingle ^ (ref_doc.astype(np.uint64) * _GOLDEN)
     keys = answer_shingle ^ (ref_of[answer_doc].astype(np.uint64) * _GOLDEN)
-    inside = np.isin(keys, ref_keys)
+    # the references are few and short: a bit table of their keys' top bits rules out almost every answer shingle
+    # in one gather; the few that pass are confirmed by binary search (np.isin would sort both sides)
+    ref_keys = np.unique(ref_keys)
+    table = np.zeros(1 << _FILTER_BITS, dtype=bool)
+    table[ref_keys >> np.uint64(64 - _FILTER_BITS)] = True
+    inside = table[keys >> np.uint64(64 - _FILTER_BITS)]
+    maybe = np.flatnonzero(inside)
+    if len(maybe):
+        at = np.minimum(np.searchsorted(ref_keys, keys[maybe]), len(ref_keys) - 1)
+        inside[maybe] = ref_keys[at] == keys[maybe]
     total = np.bincount(answer_doc, minlength=n)
     out = np.bincount(answer_doc[inside], minlength=n) / np.maximum(total, 1)
     empty = np.array([not t.strip() for t in texts])[ref_of]

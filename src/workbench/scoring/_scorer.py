@@ -239,9 +239,20 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         features = self._features_for_predict(X)
         return self._predict_features(features)
 
-    def _predict_features(self, features: AnswerFeatures) -> np.ndarray:
-        matrix = self.pipeline_.named_steps["features"].transform(features)
-        return np.clip(self.pipeline_.named_steps["model"].predict(matrix), self.y_min_, self.y_max_)
+    def _predict_features(self, features: AnswerFeatures, blocks: dict | None = None) -> np.ndarray:
+        featurizer, model = self.pipeline_.named_steps["features"], self.pipeline_.named_steps["model"]
+        blocks = featurizer.blocks(features) if blocks is None else blocks
+        if isinstance(model, SparseRidge):  # linear: block by block, without stacking a copy of every block
+            raw, offset = np.full(len(features), model.intercept_), 0
+            for block in blocks.values():
+                # dense rows go through the sparse product too: BLAS may sum them in an order that depends on
+                # the batch's memory layout, and every engine and chunking must give the same scores
+                block = block if sp.issparse(block) else sp.csr_matrix(block)
+                raw += np.asarray(block @ model.coef_[offset:offset + block.shape[1]]).ravel()
+                offset += block.shape[1]
+        else:
+            raw = model.predict(featurizer.stack(blocks))
+        return np.clip(raw, self.y_min_, self.y_max_)
 
     def predict_rating(self, X) -> np.ndarray:
         """Integer ratings on the human scale (equipercentile-mapped continuous scores)."""
@@ -257,10 +268,11 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         features = self._features_for_predict(X)
         return self._advise(features, self._predict_features(features))
 
-    def _advise(self, features: AnswerFeatures, scores: np.ndarray) -> pd.DataFrame:
+    def _advise(self, features: AnswerFeatures, scores: np.ndarray, blocks: dict | None = None) -> pd.DataFrame:
         featurizer = self.pipeline_.named_steps["features"]
-        return apply_advisories(self.advisory_state_, features.stats, features.frame, featurizer.text_block(features, _topic_group(featurizer)), scores,
-                                featurizer=featurizer, features=features)
+        group = _topic_group(featurizer)
+        topic = blocks[group] if blocks is not None and group in blocks else featurizer.text_block(features, group)
+        return apply_advisories(self.advisory_state_, features.stats, features.frame, topic, scores, featurizer=featurizer, features=features)
 
     def score(self, X) -> pd.DataFrame:
         """Everything a decision needs per answer: ``score``, ``rating``, ``advisories`` and ``route``.
@@ -269,8 +281,9 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self, "pipeline_")
         features = self._features_for_predict(X)
-        scores = self._predict_features(features)
-        out = self._advise(features, scores)
+        blocks = self.pipeline_.named_steps["features"].blocks(features)  # weighted once, for the model and the advisories
+        scores = self._predict_features(features, blocks)
+        out = self._advise(features, scores, blocks)
         out.insert(0, "rating", self.rating_of(scores))
         out.insert(0, "score", scores)
         return out
