@@ -167,12 +167,30 @@ def fit_advisories(stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matri
 
 def _similarity(state: dict, key: np.ndarray, words: sp.csr_matrix) -> np.ndarray:
     """Cosine of each row of ``words`` (L2-normalised) with the centroid of its key."""
-    centroids = state["centroids"]
-    similarity = np.zeros(words.shape[0])
+    # rows grouped by the centroid they are compared with; each group's stored entries look their columns up in
+    # that centroid's few sorted columns (a sparse product per key would convert a 2**hash_bits-long centroid
+    # between formats every time)
+    centroids = state["centroids"].tocsr()
+    centroids.sort_indices()
+    n = words.shape[0]
+    similarity = np.zeros(n)
+    if not n:
+        return similarity
     order = np.argsort(key, kind="stable")
-    bounds = np.flatnonzero(np.diff(key[order])) + 1
-    for rows in np.split(order, bounds) if len(order) else []:  # rows grouped by the centroid they are compared with
-        similarity[rows] = np.asarray((words[rows] @ centroids[key[rows[0]]].T).todense()).ravel()
+    grouped = words.tocsr()[order]
+    product = np.zeros(grouped.nnz)
+    bounds = np.concatenate(([0], np.flatnonzero(np.diff(key[order])) + 1, [n]))
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        k = key[order[a]]
+        lo, hi = centroids.indptr[k], centroids.indptr[k + 1]
+        first, last = grouped.indptr[a], grouped.indptr[b]
+        if hi == lo or last == first:
+            continue
+        columns = centroids.indices[lo:hi]
+        at = np.minimum(np.searchsorted(columns, grouped.indices[first:last]), hi - lo - 1)
+        product[first:last] = np.where(columns[at] == grouped.indices[first:last], grouped.data[first:last] * centroids.data[lo:hi][at], 0.0)
+    row = np.repeat(np.arange(n, dtype=np.int64), np.diff(grouped.indptr))
+    similarity[order] = np.bincount(row, weights=product, minlength=n)
     return similarity
 
 

@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 
 from .._hashing import sha256_bytes, sha256_file
+from .._text import is_blank as _missing  # the contracts' blank: whitespace, zero-width and other invisible characters
 from .._tabular import SafeCsvWriter
 from ..errors import ConfigurationError, DataError, IntakeError, IntegrityError
 from ._persist import card_path_for, load_scorer
@@ -378,12 +379,6 @@ def _known_competencies() -> frozenset[str]:
     from ..competency import load_dictionary
 
     return frozenset(load_dictionary().competencies)
-
-
-def _missing(value) -> bool:
-    from .._text import is_blank  # the contracts' blank: whitespace, zero-width and other invisible characters
-
-    return is_blank(value)
 
 
 def _preview(value) -> str:
