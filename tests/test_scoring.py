@@ -231,17 +231,11 @@ def _padded_strong(scorer, split):
 
 
 def test_strong_answers_with_an_appended_essay_go_to_a_person_or_gain_nothing(scorer, split):
+    """Issue 10's bar: no padded answer gains on the machine route (1 of 150 did while a sentence counted as unrelated
+    under 30 % of the median sentence similarity; the 2nd percentile of well-rated answers' sentences catches it)."""
     base, padded, gamed = _padded_strong(scorer, split)
     assert (base["route"] == "machine").mean() >= 0.9  # the strong answers themselves are scored by the machine
-    assert padded["advisories"].str.contains("padding|too_long|off_topic").mean() >= 0.5
-    # measured 2026-12-05: 1 of 150 still gains on the machine route (issue 10's bar is 0, see benchmark/README.md);
-    # this floor catches a regression, the strict xfail below turns red the day the bar is met
-    assert gamed.sum() <= 2, padded[gamed].head()
-
-
-@pytest.mark.xfail(strict=True, reason="issue 10 gaming bar (no padded answer gains on the machine route) not met yet: 1 of 150")
-def test_no_padded_strong_answer_gains_on_the_machine_route(scorer, split):
-    _, padded, gamed = _padded_strong(scorer, split)
+    assert padded["advisories"].str.contains("padding").mean() >= 0.9
     assert not gamed.any(), padded[gamed].head()
 
 

@@ -27,9 +27,10 @@ off_topic           TF-IDF cosine to the centroid of the training answers rated 
 ==================  ==========================================================================================
 
 padding            more of the answer's characters than ``max(0.3, 99.5th percentile of the well-rated training
-                    answers)`` sit in sentences whose own similarity to that centroid is under 30 % of a typical
-                    sentence's, while the model scores the answer above the bottom third (a strong answer with
-                    paragraphs about something else appended; checked for answers longer than their key's median)
+                    answers)`` sit in sentences whose own similarity to that centroid is below the 2nd percentile
+                    of the sentences of well-rated training answers to the same key, while the model scores the
+                    answer above the bottom third (a strong answer with paragraphs about something else appended;
+                    checked for answers longer than their key's median)
 
 ``route`` is ``human`` when any flag fires, else ``machine``. The percentile thresholds fire on about 0.5 % of
 answers like the training answers each; the rate on genuine answers is reported by the scoring stage.
@@ -53,7 +54,11 @@ _FLOORS = {"too_short": 10.0, "repetition": 0.35, "keyword_stuffing": 0.5}
 _COPY_SHARE = 0.5
 _FAR_OFF = 0.3  # under 30 % of the similarity a typical well-rated answer to the question has
 _SCORE_GATE = 1 / 3  # … scored above the bottom third of the training ratings
-_FAR_OFF_SENTENCE = 0.3  # a sentence with under 30 % of the typical sentence similarity counts as unrelated
+_FAR_OFF_SENTENCE = 0.3  # models saved before 2026-12-05: under 30 % of the median sentence similarity is unrelated
+# a sentence less similar to its question's centroid than 98 % of the sentences of well-rated training answers to
+# that question counts as unrelated: a share of the median (the rule before) let appended reviews through whenever
+# the question's sentences were all short and weakly similar (median 0.07: reviews at 0.02–0.05 passed as related)
+_FAR_SENTENCE_QUANTILE = 0.02
 _PADDING_FLOOR = 0.3  # share of an answer's characters in unrelated sentences before "padding" can fire
 _MIN_HAN_SHARE = 0.5
 
@@ -208,14 +213,22 @@ def fit_padding(state: dict, featurizer, sentences, y, n: int) -> dict:
     y = np.asarray(y, dtype=float)
     upper_answer = y >= np.nanmedian(y)
     upper = upper_answer[sentences.answer]
-    overall = float(np.median(sim[upper])) if upper.any() else float(np.median(sim)) if len(sim) else 0.0
-    typical = np.full(len(state["keys"]), overall)
+    if not upper.any():
+        upper = np.ones(len(sim), dtype=bool)
+    overall = float(np.quantile(sim[upper], _FAR_SENTENCE_QUANTILE)) if len(sim) else 0.0
+    low = np.full(len(state["keys"]), overall)
     if upper.any():
-        medians = pd.Series(sim[upper]).groupby(key[upper]).median()
-        typical[medians.index.to_numpy()] = medians.to_numpy()
-    share = _share(sim < _FAR_OFF_SENTENCE * typical[key], sentences, n)
+        quantiles = pd.Series(sim[upper]).groupby(key[upper]).quantile(_FAR_SENTENCE_QUANTILE)
+        low[quantiles.index.to_numpy()] = quantiles.to_numpy()
+    share = _share(sim < low[key], sentences, n)
     limit = max(_PADDING_FLOOR, float(np.quantile(share[upper_answer], _QUANTILE_HIGH))) if upper_answer.any() else 1.0
-    return {"sentence_typical": typical, "padding_max": limit}
+    return {"sentence_low": low, "padding_max": limit}
+
+
+def _far_sentences(state: dict, sim: np.ndarray, key: np.ndarray) -> np.ndarray:
+    if "sentence_low" in state:
+        return sim < state["sentence_low"][key]
+    return sim < _FAR_OFF_SENTENCE * state["sentence_typical"][key]  # a model saved before 2026-12-05
 
 
 def _share(far: np.ndarray, sentences, n: int) -> np.ndarray:
@@ -255,7 +268,7 @@ def apply_advisories(state: dict, stats: pd.DataFrame, frame: pd.DataFrame, word
                 subset = features.take(candidates)
                 sentences = featurizer.sentence_features(subset)
                 sim, skey = _padding_share(state, featurizer, sentences)
-                share = _share(sim < _FAR_OFF_SENTENCE * state["sentence_typical"][skey], sentences, len(candidates))
+                share = _share(_far_sentences(state, sim, skey), sentences, len(candidates))
                 flags["padding"][candidates] = share > state["padding_max"]
     matrix = np.column_stack([flags[a] for a in ADVISORIES])
     codes = [join_codes(row) for row in matrix]

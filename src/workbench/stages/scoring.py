@@ -209,7 +209,7 @@ def run(ctx: StageContext, params: Params) -> Result:
     penalty = cv_answers.alpha_table()
     advisory = _advisory_table(scored_a)
     advisory_rate = float((scored_a["route"] == "human").mean())
-    gaming = _gaming(final, data, scored_a, usable, dictionary, params.seed) if params.gaming_probes else pd.DataFrame()
+    gaming, gaming_probes = _gaming(final, data, scored_a, usable, dictionary, params.seed) if params.gaming_probes else (pd.DataFrame(), pd.DataFrame())
     lap("gaming")
 
     training_hash = sha256_json(pd.util.hash_pandas_object(data[["answer_id", "answer", "competency", "human1", "human2"]], index=False).tolist())
@@ -252,7 +252,8 @@ def run(ctx: StageContext, params: Params) -> Result:
     routed = scored_a.groupby("candidate_id")["route"].agg(lambda r: int((r == "human").sum())).rename("answers_routed_to_human")
     candidate_scores = machine.merge(human, on=["candidate_id", "role_id"]).merge(routed, left_on="candidate_id", right_index=True, how="left")
     candidate_scores.to_parquet(ctx.path("candidate_scores.parquet"), index=False)
-    tables = {"tuning": tuning, "penalty_path": penalty, "advisories": advisory, "gaming": gaming, "learning_curve": learning_curve}
+    tables = {"tuning": tuning, "penalty_path": penalty, "advisories": advisory, "gaming": gaming, "gaming_probes": gaming_probes,
+              "learning_curve": learning_curve}
     for name, regime in regimes.items():
         tables[f"acceptance_{name}"] = regime["competency"]
         tables[f"acceptance_{name}_by_dimension"] = regime["dimension"]
@@ -292,17 +293,18 @@ def _advisory_table(scored: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def _gaming(final: AnswerScorer, data: pd.DataFrame, scored: pd.DataFrame, questions: pd.DataFrame, dictionary, seed: int) -> pd.DataFrame:
+def _gaming(final: AnswerScorer, data: pd.DataFrame, scored: pd.DataFrame, questions: pd.DataFrame, dictionary,
+            seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Gaming probes per question, scored by the final model; each is compared with the genuine middling answers to
     the same question (the median of their out-of-fold scores). A probe is handled when it is routed to a human or
-    scores no higher."""
+    scores no higher. Returns the summary per kind and one row per probe (ids, codes and scores, no answer text)."""
     from ..bench import make_gaming_probes
     from ..bench._probes import reference_scores
 
     genuine = scored[["answer_id", "question_id", "human"]].assign(answer_text=data["answer"].to_numpy())
     probes = make_gaming_probes(questions, dictionary, genuine, seed=seed)
     if probes.empty:
-        return pd.DataFrame()
+        return pd.DataFrame(), pd.DataFrame()
     qtext = questions.set_index("question_id")["text"]
     frame = pd.DataFrame({"answer": probes["answer_text"], "competency": probes["competency_id"], "question_id": probes["question_id"],
                           "question_text": probes["question_id"].map(qtext)})
@@ -324,7 +326,9 @@ def _gaming(final: AnswerScorer, data: pd.DataFrame, scored: pd.DataFrame, quest
                                          mean_score=("score", "mean"), mean_middling=("middling", "mean"), machine_high=("machine_high", "sum"),
                                          top_advisory=("advisories", lambda a: a.str.split(";").explode().replace("", np.nan).mode().iat[0]
                                                        if a.str.len().gt(0).any() else ""))
-    return summary.reset_index()
+    detail = probes[["probe_id", "kind", "question_id", "competency_id", "reference_answer_id", "score", "middling", "route", "advisories",
+                     "machine_high"]]
+    return summary.reset_index(), detail.reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------------------------------
