@@ -151,12 +151,12 @@ def test_pairs_are_reported_within_a_role_and_across_the_file():
 
 
 def test_vendor_b_planted_duplicates():
-    """Six planted same-role duplicates in vendor_b; five are found (你为什么想来 / 选择来银行工作 is missed:
-    想 / 选择 are not synonyms in the table)."""
+    """Six planted same-role duplicates in vendor_b; all six are found since the fourth round (你为什么想来 /
+    选择来银行工作 at 0.32, just over the threshold: 想 / 选择 are not synonyms in the table), and nothing else."""
     ev = evaluate_question_set(load_question_set(PROJECT_ROOT / "benchmark" / "vendor_sets" / "vendor_b.csv"), name="b")
     found = {tuple(sorted((r.question_a, r.question_b))) for r in ev.same_role_pairs().itertuples()}
     planted = {("B004", "B039"), ("B018", "B048"), ("B020", "B040"), ("B010", "B027"), ("B003", "B060"), ("B012", "B045")}
-    assert len(found & planted) >= 5 and found <= planted, found
+    assert len(found & planted) >= 6 and found <= planted, found
 
 
 def _similarity(a: str, b: str) -> float:
