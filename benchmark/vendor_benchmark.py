@@ -52,7 +52,7 @@ def names() -> None:
 def paraphrase() -> None:
     from workbench.questions.paraphrase import DEFAULT_RESIDUAL_WEIGHT, DEFAULT_THRESHOLD, ParaphraseDetector
 
-    d = pd.concat([pd.read_csv(DATA / name) for name in ("paraphrase_pairs.csv", "paraphrase_pairs_heldout2.csv", "paraphrase_pairs_heldout3.csv")])
+    d = pd.concat([pd.read_csv(DATA / name) for name in PARAPHRASE_DEV_SETS])
     print(f"\n2. paraphrase duplicates (threshold {DEFAULT_THRESHOLD}, residual weight {DEFAULT_RESIDUAL_WEIGHT}) on tests/data/vendor/paraphrase_pairs.csv (tune, heldout), paraphrase_pairs_heldout2.csv and paraphrase_pairs_heldout3.csv")
     for split, g in d.groupby("split", sort=False):
         texts = sorted(set(g["text_a"]) | set(g["text_b"]))
@@ -73,6 +73,33 @@ def paraphrase() -> None:
               f"as one file of {len(texts)} questions: {len(upper)} pairs reported, {false_in_file} labelled distinct, "
               f"{unlabelled} unlabelled; {elapsed:.1f} s")
         print(f"            flagged share by (label, kind): {by_kind}")
+
+
+PARAPHRASE_DEV_SETS = ("paraphrase_pairs.csv", "paraphrase_pairs_heldout2.csv", "paraphrase_pairs_heldout3.csv")
+
+
+def paraphrase_speed(n: int = 2000) -> None:
+    """Seconds to check ``n`` distinct questions for near-duplicates (``near_duplicates`` over one file, within roles
+    and across them): the generated bank for seeds 0–39 (12 roles) topped up with the planted texts of the development
+    pair sets (role "planted"); the held-out set 4 is never read. The first call warms up jieba and the background
+    bank; the best of ``repeats`` timed calls is printed."""
+    from workbench.competency import load_dictionary
+    from workbench.questions.generate import generate_question_bank
+    from workbench.questions.paraphrase import near_duplicates
+
+    d = load_dictionary()
+    bank = pd.concat([generate_question_bank(d, per_competency=3, seed=s) for s in range(40)]).drop_duplicates("text")
+    planted = sorted(set().union(*(set(f["text_a"]) | set(f["text_b"]) for f in (pd.read_csv(DATA / name) for name in PARAPHRASE_DEV_SETS))))
+    planted = [t for t in planted if t not in set(bank["text"])]
+    frame = pd.concat([bank[["question_id", "role_id", "text"]],
+                       pd.DataFrame({"question_id": [f"P{i:04d}" for i in range(len(planted))], "role_id": "planted", "text": planted})])
+    frame = frame.head(n).reset_index(drop=True)
+    near_duplicates(frame.head(50))  # warm-up: jieba, the tokenizer, the background bank
+    start = time.perf_counter()
+    pairs = near_duplicates(frame)
+    elapsed = time.perf_counter() - start
+    print(f"   speed: {len(frame)} distinct questions ({frame['role_id'].nunique()} roles) checked in {elapsed:.1f} s, "
+          f"{len(pairs)} pairs reported")
 
 
 def question_sets(out: Path) -> list[Path]:
@@ -168,6 +195,7 @@ def main() -> int:
     print(f"machine: {platform.processor() or platform.machine()}, Python {sys.version.split()[0]}, {platform.platform()}")
     names()
     paraphrase()
+    paraphrase_speed()
     dirs = question_sets(args.out)
     dirs += scorers(args.out, args.run, args.candidates)
     if args.run is not None:

@@ -9,8 +9,8 @@ import pytest
 from workbench._paths import PROJECT_ROOT
 from workbench.questions.evaluate import evaluate_question_set, load_question_set
 from workbench.questions import paraphrase
-from workbench.questions.paraphrase import (DEFAULT_THRESHOLD, ParaphraseDetector, canonical_clauses, load_synonyms,
-                                            near_duplicates, residual, roles_reversed)
+from workbench.questions.paraphrase import (DEFAULT_THRESHOLD, ParaphraseDetector, canonical_clauses, critical_difference,
+                                            load_synonyms, near_duplicates, residual, roles_reversed)
 
 PAIRS = PROJECT_ROOT / "tests" / "data" / "vendor" / "paraphrase_pairs.csv"
 PAIRS2 = PROJECT_ROOT / "tests" / "data" / "vendor" / "paraphrase_pairs_heldout2.csv"
@@ -56,14 +56,15 @@ def test_third_heldout_set_is_the_one_the_figures_refer_to():
 
 
 def test_tune_half_meets_the_bar():
-    """Residual weight 0.2 was chosen on this half; threshold 0.35 on tune + heldout + heldout2 (all development data
-    once the third held-out set was written): the lowest threshold that keeps false pairs ≤ 5 % on all three."""
+    """Residual weight 0.175 and threshold 0.30 were chosen on all four development sets (tune, heldout, heldout2,
+    heldout3: the highest mean recall with false pairs ≤ 5 % on each; leave-one-set-out picks the same pair or a
+    neighbour)."""
     f = _figures("tune")
-    assert f["recall"] >= BAR_RECALL and f["false_pair_rate"] <= BAR_FALSE, f  # measured 1.0 and 0.025
+    assert f["recall"] >= BAR_RECALL and f["false_pair_rate"] <= BAR_FALSE, f  # measured 0.975 and 0.0
     assert f["false_share_of_reported"] <= BAR_FALSE, f
 
 
-@pytest.mark.xfail(strict=True, reason="bar not met on the first held-out half (development data now): recall 0.725, false pairs 0.0 (see benchmark/README.md)")
+@pytest.mark.xfail(strict=True, reason="bar not met on the first held-out half (development data now): recall 0.8, false pairs 0.0 (see benchmark/README.md)")
 def test_heldout_half_meets_the_bar():
     """The issue's bar on the half that was first held out (development data since the third held-out set). It fails
     today; strict xfail, so the day it passes the marker has to go."""
@@ -71,7 +72,7 @@ def test_heldout_half_meets_the_bar():
     assert f["recall"] >= BAR_RECALL and f["false_pair_rate"] <= BAR_FALSE, f
 
 
-@pytest.mark.xfail(strict=True, reason="bar not met on the second held-out set (development data now): recall 0.75, false pairs 0.031 (see benchmark/README.md)")
+@pytest.mark.xfail(strict=True, reason="bar not met on the second held-out set (development data now): recall 0.781, false pairs 0.0 (see benchmark/README.md)")
 def test_second_heldout_set_meets_the_bar():
     """tests/data/vendor/paraphrase_pairs_heldout2.csv, written (and committed) before the detector was first run on
     it; development data since the third held-out set."""
@@ -79,26 +80,25 @@ def test_second_heldout_set_meets_the_bar():
     assert f["recall"] >= BAR_RECALL and f["false_pair_rate"] <= BAR_FALSE, f
 
 
-@pytest.mark.xfail(strict=True, reason="bar not met on the third held-out set: recall 0.523, false pairs 0.341 (see benchmark/README.md)")
+@pytest.mark.xfail(strict=True, reason="bar not met on the third held-out set (development data now): recall 0.568, false pairs 0.045 (see benchmark/README.md)")
 def test_third_heldout_set_meets_the_bar():
     """tests/data/vendor/paraphrase_pairs_heldout3.csv, written and committed (55d12d6) before any change to the
-    detector and measured once, with the method final."""
+    detector and measured once (recall 0.523, false pairs 0.341); development data since the fourth held-out set."""
     f = _figures("heldout3", PAIRS3)
     assert f["recall"] >= BAR_RECALL and f["false_pair_rate"] <= BAR_FALSE, f
 
 
 def test_heldout_figures_do_not_regress():
-    """Floors at the measured figures: held-out half recall 0.725 = 29/40, false pairs 0/40; second held-out set
-    0.75 = 24/32, 1/32; third held-out set 0.523 = 23/44, 15/44. Misses are synonyms neither the hand table nor 词林
-    links (协同/合作, 纰漏/差错, 平衡/兼顾); false pairs on the third set are negations and opposites the cosine
-    outweighs (未能完成 / 完成, 不满 / 满意), other scope or time (今年 / 大学期间, 一个月 / 一年) and persons in a
-    modifier (老年客户 / 外籍客户, 组长 / 普通组员)."""
+    """Floors at the measured figures: held-out half recall 0.8 = 32/40, false pairs 0/40; second held-out set
+    0.781 = 25/32, 0/32; third held-out set 0.568 = 25/44, 2/44. Misses are synonyms neither the hand table nor 词林
+    links (协同/合作, 纰漏/差错, 平衡/兼顾, 带来/造成) and colloquial rewrites; the two false pairs on the third set are
+    opposites 词林 files in different middle classes (融洽 / 紧张, 高压 / 轻松)."""
     f = _figures("heldout")
-    assert f["recall"] >= 29 / 40 and f["false_pair_rate"] <= 0 / 40, f
+    assert f["recall"] >= 32 / 40 and f["false_pair_rate"] <= 0 / 40, f
     f = _figures("heldout2", PAIRS2)
-    assert f["recall"] >= 24 / 32 and f["false_pair_rate"] <= 1 / 32, f
+    assert f["recall"] >= 25 / 32 and f["false_pair_rate"] <= 0 / 32, f
     f = _figures("heldout3", PAIRS3)
-    assert f["recall"] >= 23 / 44 and f["false_pair_rate"] <= 15 / 44, f
+    assert f["recall"] >= 25 / 44 and f["false_pair_rate"] <= 2 / 44, f
 
 
 @pytest.mark.parametrize(
@@ -151,12 +151,12 @@ def test_pairs_are_reported_within_a_role_and_across_the_file():
 
 
 def test_vendor_b_planted_duplicates():
-    """Six planted same-role duplicates in vendor_b; five are found (你为什么想来 / 选择来银行工作 is missed:
-    想 / 选择 are not synonyms in the table)."""
+    """Six planted same-role duplicates in vendor_b; all six are found since the fourth round (你为什么想来 /
+    选择来银行工作 at 0.32, just over the threshold: 想 / 选择 are not synonyms in the table), and nothing else."""
     ev = evaluate_question_set(load_question_set(PROJECT_ROOT / "benchmark" / "vendor_sets" / "vendor_b.csv"), name="b")
     found = {tuple(sorted((r.question_a, r.question_b))) for r in ev.same_role_pairs().itertuples()}
     planted = {("B004", "B039"), ("B018", "B048"), ("B020", "B040"), ("B010", "B027"), ("B003", "B060"), ("B012", "B045")}
-    assert len(found & planted) >= 5 and found <= planted, found
+    assert len(found & planted) >= 6 and found <= planted, found
 
 
 def _similarity(a: str, b: str) -> float:
@@ -199,7 +199,8 @@ def test_role_order_reads_passives_and_ignores_symmetric_relations():
 )
 def test_opposites_are_not_duplicates(a, b, monkeypatch):
     assert _similarity(a, b) < DEFAULT_THRESHOLD
-    monkeypatch.setattr(paraphrase, "USE_CONTRAST", False)
+    monkeypatch.setattr(paraphrase, "USE_CONTRAST", False)  # the penalty
+    monkeypatch.setattr(paraphrase, "CAP_CONTRAST", False)  # and the cap for otherwise identical questions
     assert _similarity(a, b) >= DEFAULT_THRESHOLD
 
 
@@ -229,3 +230,67 @@ def test_detector_tokenizer_keeps_words_whole():
     assert "老是" in canonical_clauses("同事老是把工作推给你")[0]
     words = [w for c in paraphrase._segment("如果领导让你在没有授权的情况下办理业务") for w in c]
     assert "你" in words and "让你在" not in words
+
+
+def _critical(a: str, b: str) -> str | None:
+    synonyms, actors = paraphrase._table(None)
+    words = [paraphrase._residual_words(t, synonyms) for t in (a, b)]
+    times = [paraphrase._time_words(t, synonyms) for t in (a, b)]
+    return critical_difference(words[0], words[1], actors, times[0], times[1])
+
+
+# written for these tests, not taken from the planted sets
+@pytest.mark.parametrize(
+    "a, b, why",
+    [
+        ("请描述一次你按时提交报告的经历。", "请描述一次你没能按时提交报告的经历。", "negation"),
+        ("当客户对理财收益满意时，你会如何跟进？", "当客户对理财收益不满时，你会如何跟进？", "negation"),  # 不满: a negated word
+        ("如果客户当众指责你，你会怎么做？", "如果客户当众指责你的同事，你会怎么做？", "actor"),  # a person on one side only
+        ("请描述一次你说服组长接受方案的经历。", "请描述一次你说服组员接受方案的经历。", "actor"),  # 词林 # groups: Af10B04 / Aj07A07
+        ("请谈谈你今年最大的收获。", "请谈谈你实习期间最大的收获。", "time"),  # 实习 before 期间
+        ("你会如何安排接下来一周的工作？", "你会如何安排接下来一个月的工作？", "time"),
+        ("你如何在全行推广这项做法？", "你如何在网点推广这项做法？", "scope"),
+        ("你如何同时接待三位客户？", "你如何接待一位客户？", "scope"),
+        ("发现同事违规操作时，你会怎么办？", "发现同事违规操作时，你会向谁报告？", "ask"),
+        ("请简单评价一下你自己。", "请简单评价一下你的学校。", "self"),
+    ],
+)
+def test_critical_differences_cap_otherwise_identical_questions(a, b, why):
+    assert _critical(a, b) == why
+    assert _similarity(a, b) < DEFAULT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("你觉得合规工作重要吗？", "你觉得合规工作重要不重要？"),  # 不 between two copies of one word asks a question
+        ("客户坚持办理不合规的业务，你会怎么做？", "客户坚持办理违规的业务，你会如何处理？"),  # one group in the hand table
+        ("与客户沟通时，你如何确认理解了对方的需求？", "与客户沟通时，你如何确认理解了客户的需求？"),  # 对方 points back
+        ("你为什么想来我行工作？", "请谈谈你想来我行工作的原因。"),  # why = 原因
+        ("如果同事把工作推给你，你会怎么办？", "如果同事把工作推给你，你会如何处理？"),  # the closing ask
+    ],
+)
+def test_rewordings_are_not_critical_differences(a, b):
+    assert _critical(a, b) is None
+    assert _similarity(a, b) >= DEFAULT_THRESHOLD
+
+
+def test_closing_ask_is_one_wording():
+    assert canonical_clauses("你会怎么办") == canonical_clauses("你会如何处理") == canonical_clauses("你会怎么做")
+
+
+def test_dictionary_phrases_are_split_into_words():
+    assert paraphrase._split_compound("关系融洽") == ("关系", "融洽")
+    assert paraphrase._split_compound("举例说明") == ("举例说明",)  # a word of the synonym table stays whole
+    assert paraphrase._split_compound("合作") == ("合作",)
+
+
+def test_quantities_and_persons_from_cilin_classes():
+    _, actors = paraphrase._table(None)
+    assert paraphrase._quantity(("两位", "两位")) == "两"
+    assert paraphrase._quantity(("一位", "一位")) is None  # the singular is how questions are worded anyway
+    assert paraphrase._quantity(("多项", "多项")) == paraphrase._quantity(("几项", "几项")) == "many"
+    assert paraphrase._quantity(("全行", "全行")) == "all"
+    assert paraphrase._quantity(("多", "多")) is None  # 多沟通: "more", not a count
+    assert paraphrase._person_key("组长", "组长", actors) is not None  # only in 词林's # groups (data/cilin_classes.txt)
+    assert paraphrase._person_key("上面", "上面", actors) is None  # in a person class, but a place word
