@@ -15,6 +15,7 @@ from workbench.questions.paraphrase import (DEFAULT_THRESHOLD, ParaphraseDetecto
 PAIRS = PROJECT_ROOT / "tests" / "data" / "vendor" / "paraphrase_pairs.csv"
 PAIRS2 = PROJECT_ROOT / "tests" / "data" / "vendor" / "paraphrase_pairs_heldout2.csv"
 PAIRS3 = PROJECT_ROOT / "tests" / "data" / "vendor" / "paraphrase_pairs_heldout3.csv"
+PAIRS4 = PROJECT_ROOT / "tests" / "data" / "vendor" / "paraphrase_pairs_heldout4.csv"
 BAR_RECALL, BAR_FALSE = 0.9, 0.05  # issue 16, item 3
 
 
@@ -86,6 +87,25 @@ def test_third_heldout_set_meets_the_bar():
     detector and measured once (recall 0.523, false pairs 0.341); development data since the fourth held-out set."""
     f = _figures("heldout3", PAIRS3)
     assert f["recall"] >= BAR_RECALL and f["false_pair_rate"] <= BAR_FALSE, f
+
+
+def test_fourth_heldout_set_is_the_one_the_figures_refer_to():
+    d = pd.read_csv(PAIRS4)
+    assert d.groupby(["split", "label"]).size().to_dict() == {("heldout4", 0): 44, ("heldout4", 1): 44}
+
+
+@pytest.mark.xfail(strict=True, reason="bar not met on the fourth held-out set, measured once: recall 0.568, false pairs 0.227 (see benchmark/README.md)")
+def test_fourth_heldout_set_meets_the_bar():
+    """tests/data/vendor/paraphrase_pairs_heldout4.csv, written blind to the detector and committed (36b05df) before
+    the fourth round of detector changes, which never read it; measured once after them: recall 0.568 (25/44), false
+    pairs 0.227 (10/44: object 3/6, opposite 3/7, time 3/7, topic 1/6; style rewrites 0/8 found)."""
+    f = _figures("heldout4", PAIRS4)
+    assert f["recall"] >= BAR_RECALL and f["false_pair_rate"] <= BAR_FALSE, f
+
+
+def test_fourth_heldout_figures_do_not_regress():
+    f = _figures("heldout4", PAIRS4)
+    assert f["recall"] >= 25 / 44 and f["false_pair_rate"] <= 10 / 44, f
 
 
 def test_heldout_figures_do_not_regress():
