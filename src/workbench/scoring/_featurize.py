@@ -12,6 +12,9 @@ Two steps, so that what does not depend on fitted weights is computed once per a
 * :meth:`AnswerFeaturizer.featurize` → :class:`AnswerFeatures`: sublinear term frequencies of the hashed n-grams,
   the unscaled hand-built features and the statistics the advisories need. Rows can be taken (``features.take``)
   for cross-validation folds, learning curves and held-out regimes without featurizing again.
+* With every sentence read (the default), the answers' word tokens are also kept per sentence
+  (:class:`SentenceTokens`): the padding advisory's per-sentence word n-grams come from them, not from a second
+  tokenizer pass.
 * ``fit`` learns the IDF of each n-gram block and the means/SDs of the hand-built features from the rows it is
   given; ``transform`` applies them. Nothing fitted leaks across folds.
 
@@ -63,7 +66,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._lexicon import CUE_LISTS, NEG_AFTER, NEG_BEFORE, NUMBER, SITUATION_SPAN, anchor_words, domain_terms, evidence_phrases, rubric_texts
 from ._tokenize import BACKENDS, raw_cutter
 
-__all__ = ["AnswerFeatures", "AnswerFeaturizer", "SentenceFeatures", "FEATURE_GROUPS", "EVIDENCE_FEATURES", "BEI_FEATURES", "TEXT_GROUPS", "STAT_COLUMNS"]
+__all__ = ["AnswerFeatures", "AnswerFeaturizer", "SentenceFeatures", "SentenceTokens", "FEATURE_GROUPS", "EVIDENCE_FEATURES", "BEI_FEATURES", "TEXT_GROUPS", "STAT_COLUMNS"]
 
 FEATURE_GROUPS = ("words", "chars", "evidence", "bei")
 TEXT_GROUPS = ("words", "chars")
