@@ -149,9 +149,21 @@ def test_stages_start_only_after_what_they_require(smoke_run):
     assert manifest["jobs"] >= 1
     ended = {s["name"]: s["ended_at"] for s in manifest["stages"]}
     for record in manifest["stages"]:
-        for required in get_stage(record["name"]).requires:
+        stage = get_stage(record["name"])
+        for required in (*stage.requires, *stage.after):
             assert record["started_at"] >= ended[required], (record["name"], required)
     assert [s["name"] for s in manifest["stages"]] == sorted(ended)  # the manifest keeps pipeline order
+
+
+def test_export_carries_the_feedback_of_the_same_run(smoke_run):
+    """Stage 06 reads stage 04's candidate feedback when 04 is part of the run (``after``): with two jobs it used to
+    start beside 04 and export no feedback at all, with one job all of it — results must not depend on ``jobs``."""
+    import pandas as pd
+
+    (records,) = (smoke_run.run_dir / "artifacts" / "06_export" / "batches").glob("*/records.parquet")
+    exported = pd.read_parquet(records)
+    scored = exported[exported["overall_score"].notna()]
+    assert len(scored) and scored["candidate_feedback"].notna().mean() > 0.9
 
 
 def test_jobs_must_be_a_positive_whole_number(tmp_path):

@@ -111,7 +111,8 @@ def run_pipeline(
 
     ``jobs``: stages run at the same time once what they require has finished (default: :func:`default_jobs`,
     the usable cores, at most 2); ``jobs=1`` runs them one after another in pipeline order. Results do not
-    depend on it: every stage reads only the artifacts of the stages it requires.
+    depend on it: every stage reads only the artifacts of the stages it requires, and of the stages it runs
+    ``after`` when they are part of the run (stage 06 waits for 04's candidate feedback).
 
     Returns a :class:`RunResult`; a failing stage stops the run, is recorded in the manifest, and raises
     :class:`StageFailed` after the manifest and index are written.
@@ -239,7 +240,7 @@ def run_pipeline(
                     record, stage = item
                     if failure or len(running) >= workers:
                         break
-                    if all(req in succeeded for req in stage.requires if req in order):
+                    if all(req in succeeded for req in (*stage.requires, *stage.after) if req in order):
                         pending.remove(item)
                         nb_out = run_dir / "notebooks" / f"{stage.name}.ipynb"
                         stage_params = {**params[stage.name], "run_dir": str(run_dir), "lang": lang}

@@ -117,6 +117,9 @@ class StageDef:
     run: Callable[..., Any]
     report: Callable[..., Any]
     requires: tuple[str, ...] = ()
+    # stages whose artifacts this one reads when they are part of the same run, without requiring them (06 carries
+    # 04's candidate feedback when 04 ran): in a run with both, this stage starts only after them
+    after: tuple[str, ...] = ()
 
     @property
     def notebook(self):

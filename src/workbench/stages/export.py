@@ -507,4 +507,5 @@ def report(result: Result, lang: str = "zh") -> Report:
     return rep
 
 
-STAGE = StageDef("06_export", Params, run, report, requires=("00_intake", "01_competency_model", "02_question_bank", "03_scoring"))
+STAGE = StageDef("06_export", Params, run, report, requires=("00_intake", "01_competency_model", "02_question_bank", "03_scoring"),
+                 after=("04_explanations",))
