@@ -38,13 +38,20 @@ def fair_cohort(tmp_path_factory) -> Path:
     return out
 
 
+# A run made by the tests is what a newcomer's `make run` makes: no pseudonym key (a synthetic cohort's export then
+# uses a run-local key, kept in the session's state directory).
+PSEUDONYM_KEY_ENV = "WORKBENCH_PSEUDONYM_KEY"
+
+
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory):
-    """One `workbench run --profile smoke --out <tmp>` per test session, shared by the runner and browser tests."""
+    """One `workbench run --profile smoke --out <tmp>` per test session, shared by the runner, browser and export tests."""
     from workbench.pipeline import run_pipeline
 
     out = tmp_path_factory.mktemp("runs") / "smoke"
-    return run_pipeline(profile="smoke", sets=SMOKE_SETS, out=out, progress=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(PSEUDONYM_KEY_ENV, raising=False)
+        return run_pipeline(profile="smoke", sets=SMOKE_SETS, out=out, progress=False)
 
 
 def pytest_sessionfinish(session, exitstatus):
