@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,13 +41,56 @@ def fair_cohort(tmp_path_factory) -> Path:
     return out
 
 
+# A run made by the tests is what a newcomer's `make run` makes: no pseudonym key (a synthetic cohort's export then
+# uses a run-local key, kept in the session's state directory).
+PSEUDONYM_KEY_ENV = "WORKBENCH_PSEUDONYM_KEY"
+
+
 @pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory):
-    """One `workbench run --profile smoke --out <tmp>` per test session, shared by the runner and browser tests."""
+def _smoke_run_en_process(_isolated_reports, request, tmp_path_factory):
+    """The English smoke run, started in the background as soon as the session needs a smoke run (Chinese or
+    English) and some test of the session uses the English one. `workbench run` in its own process (a run sets
+    WORKBENCH_LANG process-wide, so two runs cannot share one process): while the Chinese run goes through its
+    stages one after another on one core, the English run uses the other. Yields (process, run folder, log)."""
+    if not any("smoke_run_en" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        yield None
+        return
+    out = tmp_path_factory.mktemp("runs") / "smoke_en"
+    log_path = out.with_name("smoke_en.log")
+    env = {k: v for k, v in os.environ.items() if k != PSEUDONYM_KEY_ENV}
+    sets = [arg for item in [*SMOKE_SETS, "lang=en"] for arg in ("--set", item)]
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "workbench", "run", "--profile", "smoke", *sets, "--out", str(out), "--no-progress"],
+                                stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        yield proc, out, log_path
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def smoke_run(_smoke_run_en_process, tmp_path_factory):
+    """One `workbench run --profile smoke --out <tmp>` per test session, shared by the runner, browser and export tests."""
     from workbench.pipeline import run_pipeline
 
     out = tmp_path_factory.mktemp("runs") / "smoke"
-    return run_pipeline(profile="smoke", sets=SMOKE_SETS, out=out, progress=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(PSEUDONYM_KEY_ENV, raising=False)
+        return run_pipeline(profile="smoke", sets=SMOKE_SETS, out=out, progress=False)
+
+
+@pytest.fixture(scope="session")
+def smoke_run_en(_smoke_run_en_process):
+    """The same smoke run with ``lang=en`` (`workbench run --profile smoke --set lang=en`), made next to `smoke_run`."""
+    from workbench.pipeline import RunResult
+
+    proc, out, log_path = _smoke_run_en_process
+    returncode = proc.wait(timeout=3600)
+    assert returncode == 0, f"English smoke run failed ({returncode}):\n{log_path.read_text(encoding='utf-8')[-4000:]}"
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    return RunResult(run_id=manifest["run_id"], run_dir=out, status=manifest["status"], manifest=manifest)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -37,11 +37,26 @@ def equal_weight_model(dictionary) -> dict:
     return {"schema_version": MODEL_SCHEMA_VERSION, "version": "equal-weights-test", "roles": roles}
 
 
+# (n, seed) → the first folder generated in this process and its intake tables: a cohort is generated once per
+# test session (the generator is deterministic: the same n and seed give byte-identical files)
+_COHORTS: dict[tuple[int, int], tuple[Path, dict[str, pd.DataFrame]]] = {}
+
+
 def make_cohort(base: Path, *, n: int = 240, seed: int = 3) -> dict[str, pd.DataFrame]:
+    """The intake tables of the fair cohort (n, seed), whose files are in ``base/cohort-{seed}-{n}``; a fresh copy
+    of every table on each call (callers may change them)."""
+    import shutil
+
     out = base / f"cohort-{seed}-{n}"
+    cached = _COHORTS.get((n, seed))
     if not out.exists():
-        generate_cohort(scenario_config("fair", seed=seed, n_candidates=n, employees_per_role=5), out, fmt="csv")
-    return run_intake(resolve_sources(out)).tables
+        if cached is not None:
+            shutil.copytree(cached[0], out)
+        else:
+            generate_cohort(scenario_config("fair", seed=seed, n_candidates=n, employees_per_role=5), out, fmt="csv")
+    if cached is None:
+        cached = _COHORTS[(n, seed)] = (out, run_intake(resolve_sources(out)).tables)
+    return {name: table.copy() for name, table in cached[1].items()}
 
 
 def scored_tables(tables: dict[str, pd.DataFrame], *, seed: int = 3, model_sha: str | None = None, model_version: str = "test-1",

@@ -4,12 +4,11 @@ data and the catalog's text in the report)."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
+from cli_support import run_cli
 
 from markupsafe import escape  # what the report templates escape with
 from workbench.decisions import DecisionRule, make_decisions
@@ -94,12 +93,12 @@ def test_cli_verify_detects_tampering(tmp_path):
     log = tmp_path / "audit.jsonl"
     for i in range(3):
         append_audit_record(log, {"run_id": f"r{i}", "verdict": VERDICT_OK})
-    ok = subprocess.run([sys.executable, "-m", "workbench", "audit", "verify", str(log)], capture_output=True, text=True)
+    ok = run_cli("audit", "verify", str(log))  # `python -m workbench audit verify LOG`, in this process
     assert ok.returncode == 0 and "3" in ok.stdout
     lines = log.read_text(encoding="utf-8").splitlines()
     lines[1] = lines[1].replace("r1", "rX")
     log.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    bad = subprocess.run([sys.executable, "-m", "workbench", "audit", "verify", str(log)], capture_output=True, text=True)
+    bad = run_cli("audit", "verify", str(log))
     assert bad.returncode == 1 and "2" in bad.stderr
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
+from cli_support import run_cli
 
 from workbench._paths import PROJECT_ROOT
 from workbench.bench import benchmark_question_set, build_leaderboard
@@ -108,7 +107,7 @@ def test_bad_question_files_give_findings_or_clear_errors(tmp_path):
 
 
 def test_cli_questions_leaderboard_html(tmp_path):
-    run = lambda *a: subprocess.run([sys.executable, "-m", "workbench", *a], capture_output=True, text=True, timeout=300)  # noqa: E731
+    run = run_cli  # `python -m workbench ARGS`, in this process
     proc = run("bench", "questions", str(VENDOR / "vendor_c_names.xlsx"), "--out", str(tmp_path / "c"))
     assert proc.returncode == 0, proc.stderr
     assert "不合格" in proc.stdout

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
+from cli_support import run_cli
 
 from workbench._hashing import sha256_file
 from workbench.bench import build_leaderboard, evaluate_scorer, read_scores
@@ -18,7 +17,7 @@ from workbench.errors import IntakeError
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True, timeout=600)
+    return run_cli(*args)  # `python -m workbench ARGS`, in this process
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from workbench.pipeline import compare_runs, declared_parameters, find_run, list
 from workbench.pipeline._params import split_lang
 from workbench.stages import RESERVED_PARAMETERS, STAGES, parameters_cell
 
+from cli_support import run_cli
 from conftest import SMOKE_SETS  # the session's smoke run (fixture `smoke_run`) uses these too
 
 
@@ -227,12 +228,13 @@ def test_runs_list_show_compare(smoke_run, tmp_path):
     assert len(metrics) > 0  # a different seed draws different numbers of answers
 
 
-def test_cli_runs_commands(smoke_run):
-    root = str(smoke_run.run_dir.parent)
-    env = dict(os.environ, WORKBENCH_REPORTS_DIR=root)
-    out = subprocess.run([sys.executable, "-m", "workbench", "runs", "list", "--json"], capture_output=True, text=True, env=env, check=True)
+def test_cli_runs_commands(smoke_run, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_REPORTS_DIR", str(smoke_run.run_dir.parent))
+    out = run_cli("runs", "list", "--json")  # `python -m workbench runs list --json`, in this process
+    assert out.returncode == 0, out.stderr
     assert smoke_run.run_id in out.stdout
-    out = subprocess.run([sys.executable, "-m", "workbench", "runs", "show", smoke_run.run_id], capture_output=True, text=True, env=env, check=True)
+    out = run_cli("runs", "show", smoke_run.run_id)
+    assert out.returncode == 0, out.stderr
     assert "00_intake" in out.stdout and "status" in out.stdout
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
+from cli_support import run_cli
 
 from workbench._paths import PROJECT_ROOT
 from workbench.competency import load_dictionary
@@ -111,7 +110,7 @@ def test_evaluation_separates_the_two_vendors():
 def test_bench_cli_on_csv_and_xlsx_and_leaderboard(tmp_path):
     xlsx = tmp_path / "vendor_b.xlsx"
     pd.read_csv(VENDORS / "vendor_b.csv", dtype=str, keep_default_na=False).to_excel(xlsx, index=False)
-    run = lambda *args: subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True, timeout=300)
+    run = run_cli  # `python -m workbench ARGS`, in this process
     for name, path in (("a", VENDORS / "vendor_a.csv"), ("b", VENDORS / "vendor_b.csv"), ("bx", xlsx)):
         proc = run("bench", "questions", str(path), "--out", str(tmp_path / name))
         assert proc.returncode == 0, proc.stderr

@@ -1,6 +1,6 @@
 """Issue 11: an English run's reports contain no Chinese outside data values, and its numbers equal the Chinese run's.
 
-One smoke run with ``lang=en`` (next to the session's Chinese ``smoke_run``). Every stage report and the overview page
+One smoke run with ``lang=en`` (``smoke_run_en`` of conftest.py, made next to the session's Chinese ``smoke_run``). Every stage report and the overview page
 is reduced to its visible text (tags, styles, scripts and embedded images removed); the runs of CJK characters left
 must all occur in the input tables (candidate attributes, question and answer text, dictionary text that has no
 English name) or be region names derived from provinces. Names from the competency dictionary that have ``name_en``
@@ -18,23 +18,12 @@ import re
 from pathlib import Path
 
 import pandas as pd
-import pytest
-
-from conftest import SMOKE_SETS
 
 HANDLED_ELSEWHERE: set[str] = set()  # every stage, 05 included since the fairness audit moved to the catalog
 
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+")
 # an excerpt of free text (answers, questions) at least this long counts as data
 _MIN_PARTIAL = 3
-
-
-@pytest.fixture(scope="session")
-def smoke_run_en(tmp_path_factory):
-    from workbench.pipeline import run_pipeline
-
-    out = tmp_path_factory.mktemp("runs") / "smoke_en"
-    return run_pipeline(profile="smoke", sets=[*SMOKE_SETS, "lang=en"], out=out, progress=False)
 
 
 def _run_dir(result) -> Path:

@@ -8,6 +8,7 @@ import json
 import re
 import secrets
 import shutil
+from pathlib import Path
 
 import jsonschema
 import openpyxl
@@ -27,28 +28,37 @@ from workbench.export import (
 from workbench.export._pseudonym import PSEUDONYM_KEY_ENV, STATE_DIR_ENV
 from workbench.stages import export as stage
 
-SMOKE_SETS = ["cohort_candidates=80", "cohort_employees_per_role=10"]
 CJK = re.compile(r"[\u3400-\u9fff\U00020000-\U0003134f]")
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    """A private state directory (where a synthetic run keeps its run-local key) and no pseudonym key: what a
-    newcomer's `make run` sees."""
+def smoke(smoke_run, tmp_path_factory):
+    """`workbench run --profile smoke --stage 06_export`: the session's smoke run (through papermill, like a user
+    runs it; made without a pseudonym key, so stage 06 used a run-local key), copied with what 06 saw — the stages
+    it requires or read, and itself — and with its run-local key. (In the parallel run, stage 04 finishes after 06
+    started, and 06 reads 04's candidate feedback only if 04 had finished: a re-run of 06 in a copy with 04 would
+    see other inputs.) This module re-runs the stage and writes reports in the copy only. While the module runs, a
+    private state directory (where the copy's run-local key now lives) and no pseudonym key: what a newcomer's
+    `make run` sees."""
+    from workbench.stages import STAGES
+
+    assert smoke_run.status == "ok"
+    source, run_id = smoke_run.run_dir, smoke_run.run_id
+    record = json.loads((source / "stages" / "06_export.json").read_text(encoding="utf-8"))
+    read = {Path(i["path"]).parts[1] for i in record["inputs"] if Path(i["path"]).parts[0] == "artifacts"}
+    left_out = [s.name for s in STAGES if s.name not in {*stage.STAGE.requires, stage.STAGE.name, *read}]
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(STATE_DIR_ENV, str(tmp_path_factory.mktemp("state")))
         mp.delenv(PSEUDONYM_KEY_ENV, raising=False)
-        yield mp
-
-
-@pytest.fixture(scope="module")
-def smoke(env, tmp_path_factory):
-    """`workbench run --profile smoke --stage 06_export` (required stages added) through papermill, like a user runs it."""
-    from workbench.pipeline import run_pipeline
-
-    result = run_pipeline(profile="smoke", stages=["06_export"], sets=SMOKE_SETS, out=tmp_path_factory.mktemp("runs") / "smoke", progress=False)
-    assert result.status == "ok"
-    return result.run_dir
+        source_key = pseudonymizer_for_run(source, run_id, synthetic=True)  # the session's state directory
+        assert source_key.source == "run_local" and source_key.key_file.is_file()
+        copy = tmp_path_factory.mktemp("runs") / source.name
+        # each stage's files (stages/, artifacts/, notebooks/, html/) are named after it
+        shutil.copytree(source, copy, ignore=shutil.ignore_patterns(*(f"{name}*" for name in left_out)))
+        mp.setenv(STATE_DIR_ENV, str(tmp_path_factory.mktemp("state")))
+        # the run-local key belongs to the run's folder: give the copy the key its records were made with
+        target = pseudonymizer_for_run(copy, run_id, synthetic=True).key_file
+        target.write_text(source_key.key_file.read_text(encoding="ascii"), encoding="ascii")
+        yield copy
 
 
 def _metrics(run_dir):

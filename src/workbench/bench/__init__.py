@@ -5,9 +5,37 @@ answer scorer on a published answer set whose ratings the bank keeps (``workbenc
 :func:`make_gaming_probes` builds the answers that try to fool a scorer; the workbench's own scorer tests reuse it.
 """
 
-from ._bench import benchmark_question_set, build_leaderboard, read_pilot, scorer_leaderboard
-from ._probes import PROBE_COLUMNS, PROBE_KINDS, make_gaming_probes, probe_outcomes
-from ._scorers import AnswerSetSummary, ScorerEvaluation, evaluate_scorer, publish_answer_set, read_scores
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._bench import benchmark_question_set, build_leaderboard, read_pilot, scorer_leaderboard
+    from ._probes import PROBE_COLUMNS, PROBE_KINDS, make_gaming_probes, probe_outcomes
+    from ._scorers import AnswerSetSummary, ScorerEvaluation, evaluate_scorer, publish_answer_set, read_scores
+
+# Loaded on first use: every `workbench` command imports bench._cli to register the bench commands, and the
+# implementations import scikit-learn and SciPy (seconds), which the other commands do not need.
+_WHERE = {
+    "benchmark_question_set": "_bench", "build_leaderboard": "_bench", "read_pilot": "_bench", "scorer_leaderboard": "_bench",
+    "PROBE_COLUMNS": "_probes", "PROBE_KINDS": "_probes", "make_gaming_probes": "_probes", "probe_outcomes": "_probes",
+    "AnswerSetSummary": "_scorers", "ScorerEvaluation": "_scorers", "evaluate_scorer": "_scorers", "publish_answer_set": "_scorers",
+    "read_scores": "_scorers",
+}
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "PROBE_COLUMNS",
