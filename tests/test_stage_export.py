@@ -35,9 +35,8 @@ CJK = re.compile(r"[\u3400-\u9fff\U00020000-\U0003134f]")
 def smoke(smoke_run, tmp_path_factory):
     """`workbench run --profile smoke --stage 06_export`: the session's smoke run (through papermill, like a user
     runs it; made without a pseudonym key, so stage 06 used a run-local key), copied with what 06 saw — the stages
-    it requires or read, and itself — and with its run-local key. (In the parallel run, stage 04 finishes after 06
-    started, and 06 reads 04's candidate feedback only if 04 had finished: a re-run of 06 in a copy with 04 would
-    see other inputs.) This module re-runs the stage and writes reports in the copy only. While the module runs, a
+    it requires or read (04's candidate feedback), and itself — and with its run-local key. This module re-runs the
+    stage and writes reports in the copy only. While the module runs, a
     private state directory (where the copy's run-local key now lives) and no pseudonym key: what a newcomer's
     `make run` sees."""
     from workbench.stages import STAGES
