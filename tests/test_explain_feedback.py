@@ -140,6 +140,24 @@ def test_feedback_respects_a_byte_limit_and_is_deterministic(cohort, scored):
         candidate_feedback(ex, scores, max_bytes=20)
 
 
+def test_evidence_collected_while_explaining_gives_the_same_feedback(cohort, scored):
+    """Stage 04 explains every answer and collects the feedback's quotations and cues from the same attributions
+    (``on_batch``): the records, the explanations' top attributions and rests equal those of the separate passes."""
+    from workbench.explain import FeedbackEvidence
+
+    scorer, ex = scored
+    scores = candidate_scores(cohort, ex)
+    frame = cohort[["answer", "competency", "candidate_id", "answer_id"]]
+    evidence = FeedbackEvidence(len(frame))
+    shared = explain_answers(scorer, frame, background=cohort[["answer", "competency"]], on_batch=evidence, batch_size=150)
+    assert evidence.rows_seen == len(frame)
+    pd.testing.assert_frame_equal(shared.top, ex.top)
+    np.testing.assert_allclose(shared.rest, ex.rest, atol=1e-12)
+    assert candidate_feedback(shared, scores, evidence=evidence).records == candidate_feedback(ex, scores).records
+    with pytest.raises(ValueError, match="FeedbackEvidence"):
+        candidate_feedback(ex, scores, evidence=FeedbackEvidence(len(frame) - 1))
+
+
 def test_suggestions_follow_what_lowered_the_score(cohort, scored):
     """The first suggestion comes from the cue that lowered the candidate's score in that dimension the most."""
     from workbench.competency import load_dictionary

@@ -12,7 +12,7 @@ competency, a proxy check for protected attributes, candidate feedback and a fai
 from ._engine import background_means
 from ._explanations import AnswerExplanations, explain_answers, feature_label
 from ._faithfulness import Faithfulness, faithfulness
-from ._feedback import CandidateFeedback, PhraseBank, candidate_feedback, load_phrase_bank
+from ._feedback import CandidateFeedback, FeedbackEvidence, PhraseBank, candidate_feedback, load_phrase_bank
 from ._global import gallery, gallery_html, global_figure, global_importance
 from ._highlight import Highlight, highlight, highlight_competency
 from ._proxy import ProxyCheck, protected_terms, proxy_check
@@ -21,6 +21,7 @@ __all__ = [
     "AnswerExplanations",
     "CandidateFeedback",
     "Faithfulness",
+    "FeedbackEvidence",
     "Highlight",
     "PhraseBank",
     "ProxyCheck",

@@ -189,7 +189,8 @@ class AnswerExplanations:
 
 
 # ------------------------------------------------------------------------------------------------------------
-def explain_answers(scorer, answers, *, top_k: int | None = 10, background=None, batch_size: int = 2000, max_evals: int = 300) -> AnswerExplanations:
+def explain_answers(scorer, answers, *, top_k: int | None = 10, background=None, batch_size: int = 2000, max_evals: int = 300,
+                    on_batch=None) -> AnswerExplanations:
     """Explain the scores a fitted :class:`~workbench.scoring.AnswerScorer` gives ``answers``.
 
     Parameters
@@ -205,6 +206,8 @@ def explain_answers(scorer, answers, *, top_k: int | None = 10, background=None,
         (``feature_means_``); otherwise answers, a feature matrix or a vector of means (see ``background_means``).
     batch_size : answers per pass (memory grows with the non-zeros of one batch, not with the whole input).
     max_evals : model evaluations per answer for non-linear scorers (shap's Partition explainer).
+    on_batch : called as ``on_batch(first_row, batch, attribution)`` with every batch's full attribution (no top-k
+        pruning then; the top k are the same), e.g. a :class:`FeedbackEvidence` for :func:`candidate_feedback`.
 
     For the linear (ridge) scorer the values are exact Shapley values with an independent background,
     ``w_j·(x_j − μ_j)``, equal to ``shap.LinearExplainer`` with the same background; n-grams are mapped back to the
@@ -227,8 +230,11 @@ def explain_answers(scorer, answers, *, top_k: int | None = 10, background=None,
     tops, rests, preds, bases = [], [], [], []
     for lo in range(0, len(frame), batch_size):
         chunk = frame.iloc[lo:lo + batch_size][["answer", "competency"]].reset_index(drop=True)
-        att = engine.attribute(chunk, top_k=top_k) if top_k is not None and engine.method == "linear_exact" else engine.attribute(chunk)
+        pruned = top_k is not None and engine.method == "linear_exact" and on_batch is None
+        att = engine.attribute(chunk, top_k=top_k) if pruned else engine.attribute(chunk)
         top, rest = _select(engine, chunk, att, top_k)
+        if on_batch is not None:
+            on_batch(lo, chunk, att)
         top["row"] += lo
         tops.append(top)
         rests.append(rest)

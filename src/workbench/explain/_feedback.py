@@ -26,7 +26,7 @@ from ._engine import char_values
 from ._explanations import AnswerExplanations
 from ._proxy import protected_terms
 
-__all__ = ["CandidateFeedback", "PhraseBank", "candidate_feedback", "load_phrase_bank", "utf8_len"]
+__all__ = ["CandidateFeedback", "FeedbackEvidence", "PhraseBank", "candidate_feedback", "load_phrase_bank", "utf8_len"]
 
 _CLAUSE = re.compile(r"[^，。；！？,.;!?\n、：:]+")
 _LONG_NUMBER = re.compile(r"\d{6,}")  # account, phone or id numbers never go into a message
@@ -177,9 +177,31 @@ def _message(lang: str, dimension_name: str, score: int, mean: int, quote: str |
     raise ValueError(f"max_bytes={max_bytes} is too small for even the score sentence ({utf8_len(build(None, []))} bytes)")
 
 
+class FeedbackEvidence:
+    """What :func:`candidate_feedback` needs of every answer's full attributions: the best quotable clause and the
+    behavioural-cue attributions. Pass an instance as ``on_batch`` to :func:`explain_answers` and then as
+    ``evidence`` to :func:`candidate_feedback`, and the attributions are computed once for both (stage 04 explains
+    every answer anyway); without it, :func:`candidate_feedback` computes them itself."""
+
+    def __init__(self, n_answers: int):
+        self.n_answers = int(n_answers)
+        self.quotes: list = [None] * self.n_answers
+        self.cue_rows: list[pd.DataFrame] = []
+        self.rows_seen = 0
+        self._banned = _TermSet(w for w in protected_terms()["term"] if len(w) >= 2)
+
+    def __call__(self, lo: int, chunk: pd.DataFrame, att) -> None:
+        for r, (text, per_char) in enumerate(zip(chunk["answer"].tolist(), char_values(att))):
+            self.quotes[lo + r] = _best_clause(text, per_char, self._banned)
+        dense = np.flatnonzero(att.f_kind == 1)
+        self.cue_rows.append(pd.DataFrame({"row": att.f_row[dense] + lo, "feature": [f"{g}:{n}" for g, n in zip(att.f_group[dense], att.f_name[dense])],
+                                           "value": att.f_value[dense]}))
+        self.rows_seen += len(chunk)
+
+
 def candidate_feedback(ex: AnswerExplanations, candidate_scores: pd.DataFrame, *, lang: str | None = None, phrases: PhraseBank | None = None,
                        max_bytes: int = 500, max_suggestions: int = 2, quote_chars: int = 30, min_effect: float = 0.01,
-                       score_prefix: str = "machine_", batch_size: int = 2000) -> CandidateFeedback:
+                       score_prefix: str = "machine_", batch_size: int = 2000, evidence: FeedbackEvidence | None = None) -> CandidateFeedback:
     """Feedback per candidate and dimension (see the module docstring).
 
     ``ex``: explanations of the candidates' answers; ``ex.answers`` needs ``candidate_id`` and ``competency``.
@@ -203,20 +225,19 @@ def candidate_feedback(ex: AnswerExplanations, candidate_scores: pd.DataFrame, *
     dims = [d for d in ("professional", "general", "culture") if f"{score_prefix}{d}" in candidate_scores.columns]
     if not dims:
         raise DataError(f"candidate_scores has no '{score_prefix}<dimension>' columns")
-    banned = _TermSet(w for w in protected_terms()["term"] if len(w) >= 2)
-
-    # one pass over the answers: best quotable clause and the cue attributions of each answer
-    quotes: list = [None] * len(answers)
-    cue_rows = []
-    frame = answers[["answer", "competency"]]
-    for lo in range(0, len(frame), batch_size):
-        chunk = frame.iloc[lo:lo + batch_size].reset_index(drop=True)
-        att = ex._engine.attribute(chunk)
-        for r, (text, per_char) in enumerate(zip(chunk["answer"].tolist(), char_values(att))):
-            quotes[lo + r] = _best_clause(text, per_char, banned)
-        dense = np.flatnonzero(att.f_kind == 1)
-        cue_rows.append(pd.DataFrame({"row": att.f_row[dense] + lo, "feature": [f"{g}:{n}" for g, n in zip(att.f_group[dense], att.f_name[dense])],
-                                      "value": att.f_value[dense]}))
+    # one pass over the answers: best quotable clause and the cue attributions of each answer (or the pass
+    # explain_answers already made, collected by ``evidence``)
+    if evidence is None:
+        evidence = FeedbackEvidence(len(answers))
+        frame = answers[["answer", "competency"]]
+        for lo in range(0, len(frame), batch_size):
+            chunk = frame.iloc[lo:lo + batch_size].reset_index(drop=True)
+            evidence(lo, chunk, ex._engine.attribute(chunk))
+    elif evidence.n_answers != len(answers) or evidence.rows_seen != len(answers):
+        raise ValueError(f"evidence was collected for {evidence.rows_seen:,} of {evidence.n_answers:,} answers, these explanations "
+                         f"have {len(answers):,}: pass the same FeedbackEvidence as on_batch to explain_answers of these answers")
+    quotes = evidence.quotes
+    cue_rows = evidence.cue_rows
     cues = pd.concat(cue_rows, ignore_index=True) if cue_rows else pd.DataFrame(columns=["row", "feature", "value"])
     cues["dimension"] = answers["competency"].map(dimension_of).to_numpy()[cues["row"].to_numpy(np.int64)] if len(cues) else []
     cues["candidate_id"] = answers["candidate_id"].to_numpy()[cues["row"].to_numpy(np.int64)] if len(cues) else []

@@ -59,7 +59,7 @@ class Result:
 
 
 def run(ctx: StageContext, params: Params) -> Result:
-    from ..explain import candidate_feedback, explain_answers, faithfulness, gallery, gallery_html, global_importance, proxy_check
+    from ..explain import FeedbackEvidence, candidate_feedback, explain_answers, faithfulness, gallery, gallery_html, global_importance, proxy_check
 
     scorer = ctx.scorer
     scored = ctx.answer_dataset
@@ -73,8 +73,9 @@ def run(ctx: StageContext, params: Params) -> Result:
     labels = {c: ctx.dictionary.competencies[c].label(ctx.lang) for c in ctx.dictionary.competencies}
 
     # every answer: the feedback each candidate receives
-    everything = explain_answers(scorer, data, top_k=params.top_k)
-    feedback = candidate_feedback(everything, ctx.candidate_scores, lang=ctx.lang)
+    evidence = FeedbackEvidence(len(data))  # the feedback's quotations and cues from the same attributions
+    everything = explain_answers(scorer, data, top_k=params.top_k, on_batch=evidence)
+    feedback = candidate_feedback(everything, ctx.candidate_scores, lang=ctx.lang, evidence=evidence)
     with open(ctx.path(FEEDBACK_FILE), "w", encoding="utf-8") as handle:
         for record in feedback.records:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
