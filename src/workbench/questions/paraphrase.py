@@ -168,37 +168,31 @@ def load_synonyms(path: str | Path | None = None) -> dict[str, str]:
     return _table(path)[0]
 
 
+def _read_cilin_table(path: Path, out: dict[str, tuple[str, ...]], code_chars: int) -> dict[str, tuple[str, ...]]:
+    """Add each word's group codes (first ``code_chars`` characters) from a table of ``code word word …`` lines."""
+    if path.is_file():
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("#"):
+                    continue
+                code, *words = line.split()
+                for w in words:
+                    out[w] = out.get(w, ()) + (code[:code_chars],)
+    return out
+
+
 @lru_cache(maxsize=1)
 def _cilin() -> dict[str, tuple[str, ...]]:
     """word → codes of its 同义词词林 synonym groups (``data/cilin_synonyms.txt``, built by
     ``benchmark/build_cilin_table.py``); empty when the file is absent."""
-    out: dict[str, tuple[str, ...]] = {}
-    if not CILIN_PATH.is_file():
-        return out
-    with open(CILIN_PATH, encoding="utf-8") as fh:
-        for line in fh:
-            if line.startswith("#"):
-                continue
-            code, *words = line.split()
-            for w in words:
-                out[w] = out.get(w, ()) + (code,)
-    return out
+    return _read_cilin_table(CILIN_PATH, {}, 8)
 
 
 @lru_cache(maxsize=1)
 def _cilin_classes() -> dict[str, tuple[str, ...]]:
     """word → codes of all its 同义词词林 groups: the synonym groups of :func:`_cilin` and the related (#) and
     single-word (@) groups of ``data/cilin_classes.txt``; for a word's class (person, time), never for synonymy."""
-    out = dict(_cilin())
-    if CILIN_CLASSES_PATH.is_file():
-        with open(CILIN_CLASSES_PATH, encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("#"):
-                    continue
-                code, *words = line.split()
-                for w in words:
-                    out[w] = out.get(w, ()) + (code[:7],)
-    return out
+    return _read_cilin_table(CILIN_CLASSES_PATH, dict(_cilin()), 7)
 
 
 @lru_cache(maxsize=65536)
