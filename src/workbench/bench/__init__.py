@@ -7,8 +7,9 @@ answer scorer on a published answer set whose ratings the bank keeps (``workbenc
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ._bench import benchmark_question_set, build_leaderboard, read_pilot, scorer_leaderboard
@@ -17,25 +18,12 @@ if TYPE_CHECKING:
 
 # Loaded on first use: every `workbench` command imports bench._cli to register the bench commands, and the
 # implementations import scikit-learn and SciPy (seconds), which the other commands do not need.
-_WHERE = {
+__getattr__, __dir__ = lazy_exports(__name__, {
     "benchmark_question_set": "_bench", "build_leaderboard": "_bench", "read_pilot": "_bench", "scorer_leaderboard": "_bench",
     "PROBE_COLUMNS": "_probes", "PROBE_KINDS": "_probes", "make_gaming_probes": "_probes", "probe_outcomes": "_probes",
     "AnswerSetSummary": "_scorers", "ScorerEvaluation": "_scorers", "evaluate_scorer": "_scorers", "publish_answer_set": "_scorers",
     "read_scores": "_scorers",
-}
-
-
-def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
-
+}, globals())
 
 __all__ = [
     "PROBE_COLUMNS",

@@ -213,13 +213,11 @@ def fit_padding(state: dict, featurizer, sentences, y, n: int) -> dict:
     y = np.asarray(y, dtype=float)
     upper_answer = y >= np.nanmedian(y)
     upper = upper_answer[sentences.answer]
-    if not upper.any():
+    if not upper.any():  # no well-rated answer has a sentence: every sentence is the reference
         upper = np.ones(len(sim), dtype=bool)
-    overall = float(np.quantile(sim[upper], _FAR_SENTENCE_QUANTILE)) if len(sim) else 0.0
-    low = np.full(len(state["keys"]), overall)
-    if upper.any():
-        quantiles = pd.Series(sim[upper]).groupby(key[upper]).quantile(_FAR_SENTENCE_QUANTILE)
-        low[quantiles.index.to_numpy()] = quantiles.to_numpy()
+    low = np.full(len(state["keys"]), float(np.quantile(sim[upper], _FAR_SENTENCE_QUANTILE)) if len(sim) else 0.0)
+    quantiles = pd.Series(sim[upper]).groupby(key[upper]).quantile(_FAR_SENTENCE_QUANTILE)
+    low[quantiles.index.to_numpy(dtype=np.int64)] = quantiles.to_numpy()
     share = _share(sim < low[key], sentences, n)
     limit = max(_PADDING_FLOOR, float(np.quantile(share[upper_answer], _QUANTILE_HIGH))) if upper_answer.any() else 1.0
     return {"sentence_low": low, "padding_max": limit}

@@ -20,6 +20,8 @@ recipients (recorded per recipient). See ``_deliver.py`` for how a crash between
 database update is resolved without sending anything twice.
 """
 
+from .._lazy import lazy_exports
+
 # Names are loaded on first use (PEP 562): `workbench notify` should not pay for pandas and the intake
 # contracts, nor `workbench --help` for SQLAlchemy and httpx.
 _EXPORTS = {
@@ -76,19 +78,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'workbench.wecom' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 __all__ = [
