@@ -53,7 +53,7 @@ class Params(StageParams):
     cv_folds: int = param(3, "folds for the unseen-answer and unseen-question evaluations")
     learning_curve_sizes: list = param([10, 25], "rated answers per question in the learning curve")
     gaming_probes: bool = param(True, "score gaming probes (copied question, keyword lists, padding …) with the final model")
-    workers: int = param(2, "processes: 2 = the unseen-question and unseen-phrasing regimes in a forked child beside the rest (same results), 1 = in turn")
+    workers: int = param(2, "processes: 2 runs the unseen-question and unseen-phrasing regimes in a forked child beside the rest (same results), 1 runs them in turn")
     demographics: list = param([], "columns for subgroup SMD (empty: all audit attributes present)")
     seed: int = param(7, "random seed")
 
