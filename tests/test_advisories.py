@@ -70,3 +70,26 @@ def test_a_model_saved_before_checks_padding_only_above_the_score_gate(fitted):
     assert low.any()
     assert not before["advisories"][low].str.contains("padding").any()
     assert (before["advisories"][~low] == now["advisories"][~low]).all()
+
+
+def test_a_model_saved_with_one_sentence_percentile_per_key_reads_it(fitted):
+    """States written before the length bands hold ``sentence_low`` (one threshold per key, every length); they are
+    read as they were written: every sentence under it is unrelated."""
+    scorer, data = fitted
+    essay = "我平时喜欢周末去爬山，也喜欢看看纪录片。最近在学做饭，感觉挺有意思的。今天天气不错，适合出去走走。"
+    padded = data.nlargest(60, "human").assign(answer=lambda d: d["answer"] + essay)[COLUMNS]
+    state = scorer.advisory_state_
+    assert {"sentence_median", "sentence_length_edges", "sentence_ratio_low"} <= set(state)
+    old = {k: v for k, v in state.items() if k not in ("sentence_median", "sentence_length_edges", "sentence_ratio_low")}
+    now = scorer.score(padded)
+    flagged = {}
+    for threshold in (0.0, 2.0):  # no sentence under 0, every sentence under 2 (cosines are at most 1)
+        scorer.advisory_state_ = {**old, "sentence_low": np.full(len(state["keys"]), threshold)}
+        try:
+            before = scorer.score(padded)
+        finally:
+            scorer.advisory_state_ = state
+        np.testing.assert_array_equal(before["score"], now["score"])
+        flagged[threshold] = before["advisories"].str.contains("padding").to_numpy()
+    assert not flagged[0.0].any()
+    assert flagged[2.0].sum() >= 0.5 * len(padded) and flagged[2.0].sum() >= now["advisories"].str.contains("padding").sum()

@@ -24,19 +24,22 @@ off_topic           TF-IDF cosine to the centroid of the training answers rated 
                     percentile of that ratio over all training answers; or below 30 % of that median
                     while the model scores the answer above the bottom third of the training ratings (an essay on something
                     else picking up credit from stray n-grams; weak off-topic answers are left to their low score)
-padding             more of the answer's characters than ``max(0.3, 99.5th percentile of the well-rated training
+padding             more of the answer's characters than ``max(0.1, 99.5th percentile of the well-rated training
                     answers longer than their key's median)`` sit in sentences whose own similarity to that centroid
-                    is below the 10th percentile of the sentences of well-rated training answers to the same key,
-                    each of those compared with the centroid of the *other* answers (leave-one-out, as a new
-                    answer's sentences are); checked for answers longer than their key's median, whatever the model
+                    is below the key's median sentence similarity × the 10th percentile of that ratio among the
+                    sentences of well-rated training answers of similar length (length quintiles, pooled over
+                    keys), each character weighed by how far below (1 − similarity ÷ threshold), each training
+                    sentence compared with the centroid of the *other* answers (leave-one-out, as a new answer's
+                    sentences are); checked for answers longer than their key's median, whatever the model
                     scores them (a strong answer with paragraphs about something else appended, or an essay on
                     something else that scores just under the gate yet above the question's middling answers)
 ==================  ==========================================================================================
 
 ``route`` is ``human`` when any flag fires, else ``machine``. The percentile thresholds fire on about 0.5 % of
 answers like the training answers each; the rate on genuine answers is reported by the scoring stage. Models saved
-before 2026-12-05 keep their rules: padding with ``sentence_typical`` (30 % of the median sentence similarity), or
-without ``padding_any_score`` checked only for answers scored above the bottom third.
+before 2026-12-05 keep their rules: padding with ``sentence_typical`` (30 % of the median sentence similarity) or
+``sentence_low`` (one percentile per key, all lengths), or without ``padding_any_score`` checked only for answers
+scored above the bottom third.
 """
 
 from __future__ import annotations
@@ -66,7 +69,12 @@ _FAR_OFF_SENTENCE = 0.3  # models saved before 2026-12-05: under 30 % of the med
 # 99.5th percentile of the training answers' shares (padding_max), so a genuine answer is flagged about as often
 # whichever percentile is used, and the 10th marks more of an appended essay than the 2nd does
 _FAR_SENTENCE_QUANTILE = 0.1
-_PADDING_FLOOR = 0.3  # share of an answer's characters in unrelated sentences before "padding" can fire
+_LENGTH_BANDS = (0.2, 0.4, 0.6, 0.8)  # quantiles of well-rated sentences' length: five bands
+# the least weighted share of unrelated text that can fire "padding" (a guard for training answers that have no
+# unrelated sentence at all; the 99.5th percentile is higher on both cohorts: 0.16 default). It was 0.3 while each
+# unrelated character counted fully: weighed by distance, 0.3 let a strong answer with four reviews appended
+# (weighted share 0.25) through where the percentile alone (0.16) caught every padded probe
+_PADDING_FLOOR = 0.1
 _MIN_HAN_SHARE = 0.5
 
 
@@ -288,10 +296,24 @@ def fit_padding(state: dict, featurizer, sentences, y, n: int, *, frame: pd.Data
     upper = upper_answer[sentences.answer]
     if not upper.any():  # no well-rated answer has a sentence: every sentence is the reference
         upper = np.ones(len(sim), dtype=bool)
-    low = np.full(len(state["keys"]), float(np.quantile(sim[upper], _FAR_SENTENCE_QUANTILE)) if len(sim) else 0.0)
-    quantiles = pd.Series(sim[upper]).groupby(key[upper]).quantile(_FAR_SENTENCE_QUANTILE)
-    low[quantiles.index.to_numpy(dtype=np.int64)] = quantiles.to_numpy()
-    share = _share(sim < low[key], sentences, n)
+    # unrelated: less similar than the key's median × the 10th percentile of that ratio among well-rated sentences
+    # of similar length (pooled over keys; a percentile per key and length band would rest on a handful of
+    # sentences). One percentile over all lengths is set by short sentences, which share few words with any
+    # centroid: 78- and 92-character reviews at 0.04 passed as related where well-rated sentences that long sit
+    # far above the question's 10th percentile (0.037)
+    median = np.full(len(state["keys"]), float(np.median(sim[upper])) if len(sim) else 0.0)
+    medians = pd.Series(sim[upper]).groupby(key[upper]).median()
+    median[medians.index.to_numpy(dtype=np.int64)] = medians.to_numpy()
+    median = np.maximum(median, 1e-6)
+    edges = np.quantile(sentences.chars[upper], _LENGTH_BANDS) if len(sim) else np.zeros(len(_LENGTH_BANDS))
+    band = np.searchsorted(edges, sentences.chars, side="right")
+    ratio = sim / median[key]
+    ratio_low = np.zeros(len(_LENGTH_BANDS) + 1)
+    for b in range(len(ratio_low)):
+        if (upper & (band == b)).any():
+            ratio_low[b] = float(np.quantile(ratio[upper & (band == b)], _FAR_SENTENCE_QUANTILE))
+    padding = {"sentence_median": median, "sentence_length_edges": edges, "sentence_ratio_low": ratio_low}
+    share = _share(_far_sentences(padding, sim, key, sentences.chars), sentences, n)
     # the limit comes from the answers the advisory is checked on (longer than their key's median): a short answer
     # with one odd sentence out of three has a large share, and counting those raised the limit above what any long
     # well-rated answer reaches (0.72 instead of 0.32 on the smoke cohort: four appended reviews passed)
@@ -303,13 +325,21 @@ def fit_padding(state: dict, featurizer, sentences, y, n: int, *, frame: pd.Data
         reference = upper_answer
     limit = max(_PADDING_FLOOR, float(np.quantile(share[reference], _QUANTILE_HIGH))) if reference.any() else 1.0
     # any_score: checked whatever the model scores (models saved before 2026-12-05: only above the score gate)
-    return {"sentence_low": low, "padding_max": limit, "padding_any_score": True}
+    return {**padding, "padding_max": limit, "padding_any_score": True}
 
 
-def _far_sentences(state: dict, sim: np.ndarray, key: np.ndarray) -> np.ndarray:
-    if "sentence_low" in state:
+def _far_sentences(state: dict, sim: np.ndarray, key: np.ndarray, chars: np.ndarray) -> np.ndarray:
+    if "sentence_ratio_low" in state:
+        # how far below its threshold a sentence is, 0 (at or above it) … 1 (nothing in common with the centroid):
+        # a well-rated answer's odd sentence sits just under the threshold, an appended review far below it, so the
+        # share weighed this way separates them where a count of sentences under the threshold did not (a padded
+        # answer at 0.57 against a limit of 0.58 on the default cohort)
+        band = np.searchsorted(state["sentence_length_edges"], chars, side="right")
+        threshold = state["sentence_median"][key] * state["sentence_ratio_low"][band]
+        return np.clip(1.0 - sim / np.maximum(threshold, 1e-12), 0.0, 1.0) * (sim < threshold)
+    if "sentence_low" in state:  # models saved on 2026-12-05 before the length bands: one percentile per key
         return sim < state["sentence_low"][key]
-    return sim < _FAR_OFF_SENTENCE * state["sentence_typical"][key]  # a model saved before 2026-12-05
+    return sim < _FAR_OFF_SENTENCE * state["sentence_typical"][key]  # models saved before 2026-12-05
 
 
 def _share(far: np.ndarray, sentences, n: int) -> np.ndarray:
@@ -356,7 +386,7 @@ def apply_advisories(state: dict, stats: pd.DataFrame, frame: pd.DataFrame, word
             subset = features.take(candidates)
             sentences = featurizer.sentence_features(subset)
             sim, skey = _padding_share(state, featurizer, sentences)
-            share = _share(_far_sentences(state, sim, skey), sentences, len(candidates))
+            share = _share(_far_sentences(state, sim, skey, sentences.chars), sentences, len(candidates))
             flags["padding"][candidates] = share > state["padding_max"]
     matrix = np.column_stack([flags[a] for a in ADVISORIES])
     codes = [join_codes(row) for row in matrix]

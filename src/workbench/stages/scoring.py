@@ -37,7 +37,8 @@ from ._base import StageDef, StageParams, param
 
 __all__ = ["Params", "Result", "run", "report", "STAGE"]
 
-_SCORER_KEYS = {"model", "alpha", "tokenizer", "feature_groups", "relevance_filter", "char_ngram_max", "word_ngram_max", "text_norm", "cv"}
+_SCORER_KEYS = {"model", "alpha", "tokenizer", "feature_groups", "relevance_filter", "char_ngram_max", "word_ngram_max", "text_norm", "cv",
+                "unseen_ngrams"}
 _SCORE_COLUMNS = ["answer_id", "candidate_id", "question_id", "competency", "role_id", "human1", "human2", "human", "machine",
                   "machine_rating", "advisories", "route", "fold"]
 
