@@ -236,6 +236,29 @@ def _cap(counts: np.ndarray, cap: int) -> np.ndarray:
     return np.log1p(np.minimum(counts, cap)).astype(np.float64)
 
 
+_SORT_ROW = {4: 512, 8: 256}  # longest rows numpy sorts with SIMD sorting networks, by key size in bytes
+
+
+def _sort_runs(key: np.ndarray) -> np.ndarray:
+    """The sorted keys (a new array) of keys that arrive in a few long runs ordered by answer (n-gram keys: answer in
+    the top bits, one run per n-gram order or per answer already).
+
+    Rows of a few hundred keys are sorted first (numpy sorts short rows with SIMD sorting networks, ~30× faster per
+    key than one long sort), then timsort (``kind="stable"``) merges the rows: it takes each sorted row as a run
+    and gallops past everything already in order, so only keys of answers that straddle two rows are moved.
+    Same result as ``np.sort`` — 3-4× faster on these keys (not on random ones)."""
+    width = _SORT_ROW.get(key.dtype.itemsize)
+    if width is None or len(key) <= width:
+        return np.sort(key, kind="stable")
+    m = len(key)
+    padded = np.empty(-(-m // width) * width, dtype=key.dtype)
+    padded[:m] = key
+    padded[m:] = np.iinfo(key.dtype).max  # padding sorts last (a real key equal to it is the same value)
+    padded.reshape(-1, width).sort(axis=1)
+    padded.sort(kind="stable")
+    return padded[:m]
+
+
 def _grouped_counts(doc: np.ndarray, column: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(answer, column) occurrences → distinct pairs and their counts (one sort of packed keys)."""
     if not len(doc):
@@ -245,8 +268,7 @@ def _grouped_counts(doc: np.ndarray, column: np.ndarray, bits: int) -> tuple[np.
     # moved and numpy's vectorised sort of 32-bit keys is ~3× faster than of 64-bit ones
     wide = (int(doc.max()) + 1) << bits > 2**32
     dtype = np.int64 if wide else np.uint32
-    key = (doc.astype(dtype) << dtype(bits)) | column.astype(dtype)
-    key.sort(kind="stable")
+    key = _sort_runs((doc.astype(dtype) << dtype(bits)) | column.astype(dtype))
     first = np.empty(len(key), dtype=bool)
     first[0] = True
     np.not_equal(key[1:], key[:-1], out=first[1:])
@@ -776,7 +798,7 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         shingle_doc, shingle = _shingles(points)
         total = np.bincount(shingle_doc, minlength=n)
         # distinct shingles per answer: one sort of (answer, top 40 bits of the hash) packed into 64 bits
-        key = np.sort((shingle_doc.astype(np.uint64) << np.uint64(40)) | (shingle >> np.uint64(24)))
+        key = _sort_runs((shingle_doc.astype(np.uint64) << np.uint64(40)) | (shingle >> np.uint64(24)))
         first = np.ones(len(key), dtype=bool)
         first[1:] = key[1:] != key[:-1]
         distinct = np.bincount((key[first] >> np.uint64(40)).astype(np.int64), minlength=n)
