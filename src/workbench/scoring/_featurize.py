@@ -63,7 +63,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
-from ._lexicon import CUE_LISTS, NEG_AFTER, NEG_BEFORE, NUMBER, SITUATION_SPAN, anchor_words, domain_terms, evidence_phrases, rubric_texts
+from ._lexicon import CUE_LISTS, NEG_AFTER, NEG_BEFORE, NUMBER_SCAN, SITUATION_SPAN, anchor_words, domain_terms, evidence_phrases, rubric_texts
 from ._tokenize import BACKENDS, raw_cutter
 
 __all__ = ["AnswerFeatures", "AnswerFeaturizer", "SentenceFeatures", "SentenceTokens", "FEATURE_GROUPS", "EVIDENCE_FEATURES", "BEI_FEATURES", "TEXT_GROUPS", "STAT_COLUMNS"]
@@ -721,7 +721,7 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         end = start + matcher.lengths[word]
         sent = sent_of[start]
         flags = tables.flags[word]
-        number_sent = sent_of[_positions(NUMBER, joined)]
+        number_sent = sent_of[_positions(NUMBER_SCAN, joined)]
         span_sent = sent_of[_positions(SITUATION_SPAN, joined)]
 
         def per_sentence(where: np.ndarray) -> np.ndarray:
