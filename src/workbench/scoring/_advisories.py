@@ -72,10 +72,13 @@ def _key_columns(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 def _resolve_keys(frame: pd.DataFrame, known: dict[str, int]) -> np.ndarray:
     """Per answer: the index of its question's entry, else its competency's, else the global one ("")."""
     question, competency = _key_columns(frame)
-    out = np.empty(len(frame), dtype=np.int64)
-    for i, (q, c) in enumerate(zip(question, competency)):
-        out[i] = known.get(f"q:{q}", known.get(f"c:{c}", known[""])) if q else known.get(f"c:{c}", known[""])
-    return out
+    # looked up once per distinct question and competency (a piece of answers holds a few hundred at most)
+    q_code, q_values = pd.factorize(question, use_na_sentinel=False)
+    c_code, c_values = pd.factorize(competency, use_na_sentinel=False)
+    by_question = np.fromiter((known.get(f"q:{q}", -1) if q else -1 for q in q_values), dtype=np.int64, count=len(q_values))
+    by_competency = np.fromiter((known.get(f"c:{c}", known[""]) for c in c_values), dtype=np.int64, count=len(c_values))
+    out = by_question[q_code]
+    return np.where(out >= 0, out, by_competency[c_code])
 
 
 def _groups(frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -269,7 +272,10 @@ def apply_advisories(state: dict, stats: pd.DataFrame, frame: pd.DataFrame, word
                 share = _share(_far_sentences(state, sim, skey), sentences, len(candidates))
                 flags["padding"][candidates] = share > state["padding_max"]
     matrix = np.column_stack([flags[a] for a in ADVISORIES])
-    codes = [join_codes(row) for row in matrix]
+    # the codes string of each distinct combination of flags, built once
+    combination = matrix.astype(np.int64) @ (1 << np.arange(len(ADVISORIES), dtype=np.int64))
+    present, inverse = np.unique(combination, return_inverse=True)
+    codes = np.array([join_codes([(int(c) >> i) & 1 for i in range(len(ADVISORIES))]) for c in present.tolist()], dtype=object)[inverse].tolist()
     return pd.DataFrame({"advisories": codes, "route": np.where(matrix.any(axis=1), "human", "machine"), "topic_similarity": similarity})
 
 
