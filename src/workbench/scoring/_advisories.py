@@ -176,8 +176,8 @@ def fit_advisories(stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matri
 def _similarity(state: dict, key: np.ndarray, words: sp.csr_matrix) -> np.ndarray:
     """Cosine of each row of ``words`` (L2-normalised) with the centroid of its key."""
     # rows grouped by the centroid they are compared with; each group's stored entries look their columns up in
-    # that centroid's few sorted columns (a sparse product per key would convert a 2**hash_bits-long centroid
-    # between formats every time)
+    # that centroid spread into a dense row (its few columns set, then cleared again): one gather per entry instead
+    # of a binary search (a sparse product per key would convert a 2**hash_bits-long centroid between formats)
     centroids = state["centroids"].tocsr()
     centroids.sort_indices()
     n = words.shape[0]
@@ -187,6 +187,7 @@ def _similarity(state: dict, key: np.ndarray, words: sp.csr_matrix) -> np.ndarra
     order = np.argsort(key, kind="stable")
     grouped = words.tocsr()[order]
     product = np.zeros(grouped.nnz)
+    dense = np.zeros(centroids.shape[1])
     bounds = np.concatenate(([0], np.flatnonzero(np.diff(key[order])) + 1, [n]))
     for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
         k = key[order[a]]
@@ -195,8 +196,9 @@ def _similarity(state: dict, key: np.ndarray, words: sp.csr_matrix) -> np.ndarra
         if hi == lo or last == first:
             continue
         columns = centroids.indices[lo:hi]
-        at = np.minimum(np.searchsorted(columns, grouped.indices[first:last]), hi - lo - 1)
-        product[first:last] = np.where(columns[at] == grouped.indices[first:last], grouped.data[first:last] * centroids.data[lo:hi][at], 0.0)
+        dense[columns] = centroids.data[lo:hi]
+        np.multiply(grouped.data[first:last], dense[grouped.indices[first:last]], out=product[first:last])  # 0 off the centroid
+        dense[columns] = 0.0
     row = np.repeat(np.arange(n, dtype=np.int64), np.diff(grouped.indptr))
     similarity[order] = np.bincount(row, weights=product, minlength=n)
     return similarity

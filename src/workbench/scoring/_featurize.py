@@ -710,7 +710,8 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         n = len(frame)
         groups = tuple(self.feature_groups)
         row_of = {c: i for i, c in enumerate(tables.competencies)}
-        comp_row = np.fromiter((row_of.get(c, len(tables.competencies)) for c in comps), dtype=np.int64, count=n)
+        codes, values = pd.factorize(np.asarray(comps, dtype=object), use_na_sentinel=False)  # looked up once per competency
+        comp_row = np.fromiter((row_of.get(c, len(tables.competencies)) for c in values), dtype=np.int64, count=len(values))[codes]
         joined, points, separator, new_sentence, sent_of, n_sent = self._batch_text(frame["answer"].tolist())
         doc_of = np.cumsum(separator) - separator  # an answer's separator belongs to it
         sent_doc = doc_of[new_sentence]
@@ -770,9 +771,11 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         text: dict = {}
         sentence_tokens = None
         if any(g in groups for g in TEXT_GROUPS):
-            kept_points = points[relevant[sent_of] | separator]  # counted sentences, answers still \x00-terminated
+            keep = relevant[sent_of] | separator
+            whole = bool(keep.all())  # no blank sentence to drop: the text and its windows serve as they are
+            kept_points = points if whole else points[keep]  # counted sentences, answers still \x00-terminated
             if "words" in groups:
-                hashes, token_doc, token_start = self._tokens(kept_points, n, tables)
+                hashes, token_doc, token_start = self._tokens(kept_points, n, tables, *((joined, windows) if whole else ()))
                 text["words"] = _term_frequencies(*self._token_grams(hashes, token_doc), n, self.hash_bits)
                 if not self.relevance_filter:  # every sentence is read: its tokens serve the padding advisory too
                     sentence_tokens = _sentence_tokens(kept_points, hashes, token_start)
@@ -835,9 +838,11 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         net = np.clip(counts[0] + counts[3] - counts[1] - counts[2], -self.cap, self.cap).astype(np.float64)
         return np.column_stack([*(_cap(c, self.cap) for c in counts), net])
 
-    def _tokens(self, points: np.ndarray, n: int, tables: _Tables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Tokens of each answer's counted text: (hash, answer, start offset in ``points``), whitespace dropped."""
-        texts = points.tobytes().decode("utf-32-le", "surrogatepass").split("\x00")[:n]
+    def _tokens(self, points: np.ndarray, n: int, tables: _Tables, text: str | None = None,
+                windows: _Windows | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Tokens of each answer's counted text: (hash, answer, start offset in ``points``), whitespace dropped.
+        ``text`` and ``windows``, when given, are ``points`` decoded and ``_Windows(points)``."""
+        texts = (points.tobytes().decode("utf-32-le", "surrogatepass") if text is None else text).split("\x00")[:n]
         cut = raw_cutter(self.tokenizer, tables.user_words)
         tokens = [cut(t) for t in texts]
         lengths = np.fromiter(map(len, chain.from_iterable(tokens)), dtype=np.int64)
@@ -848,7 +853,7 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         start += doc  # each earlier answer's \x00
         if int(lengths.sum()) != len(points) - n:  # a tokenizer that dropped or changed characters
             raise RuntimeError(f"the {self.tokenizer} tokenizer did not return the text it was given; tokens must cover it exactly")
-        hashes = _Windows(points).hash(start, lengths)
+        hashes = (_Windows(points) if windows is None else windows).hash(start, lengths)
         blank = np.concatenate(([0], np.cumsum(_IS_SPACE[points])))
         real = (blank[start + lengths] - blank[start]) < lengths  # drop whitespace tokens
         return hashes[real], doc[real], start[real]
@@ -1109,11 +1114,18 @@ def _shingles(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     doc_of = np.cumsum(separator) - separator
     if len(p) < _SHINGLE:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64)
-    seps = np.concatenate(([0], np.cumsum(separator)))
-    starts = np.arange(len(p) - _SHINGLE + 1)
-    valid = seps[starts + _SHINGLE] == seps[starts]
-    starts = starts[valid]
-    return doc_of[starts], _Windows(p).hash(starts, _SHINGLE)
+    m = len(p) - _SHINGLE + 1
+    valid = doc_of[_SHINGLE - 1:] == doc_of[:m]
+    valid &= ~separator[_SHINGLE - 1:]  # no separator inside the window (doc_of counts the one that ends an answer)
+    # Σ p[s+j]·B^j (mod 2**64) by Horner over whole shifted slices: the value _Windows(p).hash(s, _SHINGLE) gives,
+    # without the prefix sums and power tables
+    q = p.astype(np.uint64)
+    key = q[_SHINGLE - 1:].copy()
+    for j in range(_SHINGLE - 2, -1, -1):
+        key *= np.uint64(_BASE)
+        key += q[j:j + m]
+    starts = np.flatnonzero(valid)
+    return doc_of[starts], key[starts]
 
 
 def _overlap(answer_doc: np.ndarray, answer_shingle: np.ndarray, references: list | None, n: int) -> np.ndarray:
