@@ -268,7 +268,17 @@ def _grouped_counts(doc: np.ndarray, column: np.ndarray, bits: int) -> tuple[np.
     # moved and numpy's vectorised sort of 32-bit keys is ~3× faster than of 64-bit ones
     wide = (int(doc.max()) + 1) << bits > 2**32
     dtype = np.int64 if wide else np.uint32
-    key = _sort_runs((doc.astype(dtype) << dtype(bits)) | column.astype(dtype))
+    return _count_keys((doc.astype(dtype) << dtype(bits)) | column.astype(dtype), bits)
+
+
+def _count_keys(key: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Packed occurrences (answer in the top bits, column in the low ``bits``) → distinct (answer, column) pairs and
+    their counts, ordered by answer and column."""
+    if not len(key):
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty
+    dtype = key.dtype.type
+    key = _sort_runs(key)
     first = np.empty(len(key), dtype=bool)
     first[0] = True
     np.not_equal(key[1:], key[:-1], out=first[1:])
@@ -780,7 +790,9 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
                 if not self.relevance_filter:  # every sentence is read: its tokens serve the padding advisory too
                     sentence_tokens = _sentence_tokens(kept_points, hashes, token_start)
             if "chars" in groups:
-                text["chars"] = _term_frequencies(*self._char_grams(kept_points), n, self.hash_bits)
+                packed = self._char_keys(kept_points, n)
+                text["chars"] = (_term_frequencies(None, None, n, self.hash_bits, keys=packed) if packed is not None
+                                 else _term_frequencies(*self._char_grams(kept_points), n, self.hash_bits))
 
         stats = self._stats(frame, tables, points, separator, doc_of, content, sent_of, on_topic, comp_row, start, end, word, n)
         return {"text": text, "dense": np.hstack(dense), "stats": stats, "relevant": n_relevant, "sentence_tokens": sentence_tokens}
@@ -870,6 +882,30 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
             docs.append(doc[: len(hashes) - k + 1][same])
             columns.append(_column(key[same], self.hash_bits))
         return np.concatenate(docs), np.concatenate(columns)
+
+    def _char_keys(self, points: np.ndarray, n: int) -> np.ndarray | None:
+        """:meth:`_char_grams` packed into 32-bit (answer, column) keys as ``_count_keys`` reads them, hashed and packed
+        over whole shifted slices (fewer conversions and gathers); None when a piece's keys do not fit 32 bits."""
+        bits = self.hash_bits
+        if n << bits > 2**32:
+            return None
+        p = points[~_IS_SPACE[points]].astype(np.uint64)
+        upper = (p >= 65) & (p <= 90)
+        p[upper] += np.uint64(32)  # Latin letters lower-cased
+        separator = p == 0
+        doc_high = (np.cumsum(separator) - separator).astype(np.uint32) << np.uint32(bits)
+        parts = []
+        key, valid = p, ~separator
+        for k in range(1, self.char_ngram_max + 1):
+            if len(p) < k:
+                break
+            if k > 1:  # as in _char_grams
+                key = (key[:-1] << np.uint64(21)) | p[k - 1:]
+                valid = valid[:-1] & ~separator[k - 1:]
+            packed = ((key * _GOLDEN) >> np.uint64(64 - bits)).astype(np.uint32)  # _column of every position
+            packed |= doc_high[:len(packed)]
+            parts.append(packed[valid])
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.uint32)
 
     def _char_grams(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = points[~_IS_SPACE[points]].astype(np.uint64)
@@ -1098,9 +1134,10 @@ def _unpack(key: int) -> str:
     return "".join(reversed(chars))
 
 
-def _term_frequencies(doc: np.ndarray, column: np.ndarray, n: int, bits: int) -> sp.csr_matrix:
-    """(answer, column) occurrences → CSR of sublinear term frequencies 1 + ln(count), columns sorted per row."""
-    docs, columns, counts = _grouped_counts(doc, column, bits)
+def _term_frequencies(doc: np.ndarray | None, column: np.ndarray | None, n: int, bits: int, *, keys: np.ndarray | None = None) -> sp.csr_matrix:
+    """(answer, column) occurrences — or the same packed as ``keys`` (see ``_count_keys``) — → CSR of sublinear term
+    frequencies 1 + ln(count), columns sorted per row."""
+    docs, columns, counts = _grouped_counts(doc, column, bits) if keys is None else _count_keys(keys, bits)
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(docs, minlength=n), out=indptr[1:])
     values = (1.0 + np.log(counts)).astype(np.float32)
