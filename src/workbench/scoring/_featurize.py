@@ -232,6 +232,17 @@ def _positions(pattern: re.Pattern, text: str) -> np.ndarray:
     return np.fromiter((m.start() for m in pattern.finditer(text)), dtype=np.int64)
 
 
+def _match_sentences(pattern: re.Pattern, text: str, sent_of: np.ndarray) -> np.ndarray:
+    """``sent_of`` at the start of every match of ``pattern`` in ``text`` (a match never contains a sentence end or
+    \x00), without a Python object per match: every match is replaced by \x01 and each marker's sentence is the
+    number of sentence ends and separators before it — the matches hold none, so they are the original's."""
+    if "\x01" in text:  # a marker would be ambiguous
+        return sent_of[_positions(pattern, text)]
+    marked = np.frombuffer(pattern.sub("\x01", text).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    ends = _IS_TERMINATOR[marked] | (marked == 0)
+    return np.cumsum(ends)[marked == 1]
+
+
 def _cap(counts: np.ndarray, cap: int) -> np.ndarray:
     return np.log1p(np.minimum(counts, cap)).astype(np.float64)
 
@@ -732,7 +743,7 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         end = start + matcher.lengths[word]
         sent = sent_of[start]
         flags = tables.flags[word]
-        number_sent = sent_of[_positions(NUMBER_SCAN, joined)]
+        number_sent = _match_sentences(NUMBER_SCAN, joined, sent_of)
         span_sent = sent_of[_positions(SITUATION_SPAN, joined)]
 
         def per_sentence(where: np.ndarray) -> np.ndarray:
