@@ -268,7 +268,7 @@ def apply_advisories(state: dict, stats: pd.DataFrame, frame: pd.DataFrame, word
             # only answers longer than their key's median can hide an appended essay; the rest are not split
             candidates = np.flatnonzero(scored_up & (chars > state["length_median"][key]))
             if len(candidates):
-                subset = features.take(candidates)
+                subset = features.take(candidates, text=False)  # sentence_features reads no n-gram block
                 sentences = featurizer.sentence_features(subset)
                 sim, skey = _padding_share(state, featurizer, sentences)
                 share = _share(_far_sentences(state, sim, skey), sentences, len(candidates))

@@ -413,12 +413,15 @@ class AnswerFeatures:
     def __len__(self) -> int:
         return len(self.frame)
 
-    def take(self, rows) -> "AnswerFeatures":
+    def take(self, rows, *, text: bool = True) -> "AnswerFeatures":
+        """The features of ``rows``; ``text=False`` leaves the n-gram blocks out (``text`` empty) for callers that only
+        split the answers into sentences (the padding advisory), which need not copy them."""
         rows = np.asarray(rows)
         if rows.dtype == bool:
             rows = np.flatnonzero(rows)
         return AnswerFeatures(
-            frame=self.frame.iloc[rows].reset_index(drop=True), text={g: m[rows] for g, m in self.text.items()}, dense=self.dense[rows],
+            frame=self.frame.iloc[rows].reset_index(drop=True), text={g: m[rows] for g, m in self.text.items()} if text else {},
+            dense=self.dense[rows],
             stats=self.stats.iloc[rows].reset_index(drop=True), relevant_sentences=self.relevant_sentences[rows], key=self.key, tables=self.tables,
             sentences=self.sentences.take(rows, len(self)) if self.sentences is not None else None,
             sentence_tokens=self.sentence_tokens.take(rows, len(self)) if self.sentence_tokens is not None else None,
