@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.preprocessing import normalize
+from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 from sklearn.utils.validation import check_is_fitted
 
 from ._lexicon import CUE_LISTS, NEG_AFTER, NEG_BEFORE, NUMBER_SCAN, SITUATION_SPAN, anchor_words, domain_terms, evidence_phrases, rubric_texts
@@ -958,7 +958,9 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         values = tf.data.astype(np.float64) * self.idf_[group][tf.indices]
         out = sp.csr_matrix((values, tf.indices, tf.indptr), shape=tf.shape)
         if self.text_norm == "l2":
-            out = normalize(out, copy=False)  # in place; rows without entries stay empty
+            # scikit-learn's normalize(out, copy=False) without its argument checks (values are finite, float64, and
+            # ours): the same in-place kernel; rows without entries stay empty
+            inplace_csr_row_normalize_l2(out)
         return out
 
     def blocks(self, features: AnswerFeatures) -> dict:
