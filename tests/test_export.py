@@ -85,6 +85,19 @@ def test_every_record_validates_counts_reconcile_and_no_personal_data_by_default
         validate_record({**records[0], "decision": "maybe"})
     with pytest.raises(DataError, match="name"):
         validate_record({**records[0], "name": "张三"})  # nothing outside the schema, personal data least of all
+    # a record found valid once is not validated again (the staging loader re-reads what the writer checked) …
+    from workbench.export import _schema
+
+    calls = []
+    validator = _schema.record_validator()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_schema, "record_validator", lambda: calls.append(1) or validator)
+        validate_record(json.loads(json.dumps(records[1])))
+        assert calls == []
+        # … but only the same JSON values: a tuple where the schema wants an array is checked, and rejected
+        with pytest.raises(DataError, match="review_reasons"):
+            validate_record({**records[1], "review_reasons": tuple(records[1]["review_reasons"])})
+        assert calls == [1]
     # minimum necessary data: no name, no raw id, no answer text in any file of the batch
     blob = b"".join(p.read_bytes() for p in batch.path.iterdir())
     for name in tables.candidates["name"].dropna().head(50):

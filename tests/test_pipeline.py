@@ -46,6 +46,16 @@ def test_notebook_parameters_cell_matches_the_stage_params_exactly():
         assert len([c for c in nb.cells if c.cell_type == "code"]) == 3  # parameters, one run, one report
 
 
+
+def test_papermill_reads_every_parameter_of_every_notebook():
+    """papermill skips a parameters-cell line with a second "=" (a help text saying "1 = in turn" did): the
+    parameter is then unknown to papermill and `workbench run` warns and drops it."""
+    import papermill
+
+    for stage in STAGES:
+        found = papermill.inspect_notebook(str(stage.notebook))
+        assert set(found) == {"run_dir", "lang", *declared_parameters(stage)}, stage.notebook.name
+
 def test_notebooks_are_committed_clean_and_use_python3_kernel():
     for stage in STAGES:
         nb = nbformat.read(str(stage.notebook), as_version=4)

@@ -24,19 +24,24 @@ off_topic           TF-IDF cosine to the centroid of the training answers rated 
                     percentile of that ratio over all training answers; or below 30 % of that median
                     while the model scores the answer above the bottom third of the training ratings (an essay on something
                     else picking up credit from stray n-grams; weak off-topic answers are left to their low score)
+padding             more of the answer's characters than ``max(0.3, 99.5th percentile of the well-rated training
+                    answers longer than their key's median)`` sit in sentences whose own similarity to that centroid
+                    is below the 10th percentile of the sentences of well-rated training answers to the same key,
+                    each of those compared with the centroid of the *other* answers (leave-one-out, as a new
+                    answer's sentences are); checked for answers longer than their key's median, whatever the model
+                    scores them (a strong answer with paragraphs about something else appended, or an essay on
+                    something else that scores just under the gate yet above the question's middling answers)
 ==================  ==========================================================================================
 
-padding            more of the answer's characters than ``max(0.3, 99.5th percentile of the well-rated training
-                    answers)`` sit in sentences whose own similarity to that centroid is below the 2nd percentile
-                    of the sentences of well-rated training answers to the same key, while the model scores the
-                    answer above the bottom third (a strong answer with paragraphs about something else appended;
-                    checked for answers longer than their key's median)
-
 ``route`` is ``human`` when any flag fires, else ``machine``. The percentile thresholds fire on about 0.5 % of
-answers like the training answers each; the rate on genuine answers is reported by the scoring stage.
+answers like the training answers each; the rate on genuine answers is reported by the scoring stage. Models saved
+before 2026-12-05 keep their rules: padding with ``sentence_typical`` (30 % of the median sentence similarity), or
+without ``padding_any_score`` checked only for answers scored above the bottom third.
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 import pandas as pd
@@ -55,10 +60,14 @@ _COPY_SHARE = 0.5
 _FAR_OFF = 0.3  # under 30 % of the similarity a typical well-rated answer to the question has
 _SCORE_GATE = 1 / 3  # … scored above the bottom third of the training ratings
 _FAR_OFF_SENTENCE = 0.3  # models saved before 2026-12-05: under 30 % of the median sentence similarity is unrelated
-# a sentence less similar to its question's centroid than 98 % of the sentences of well-rated training answers to
-# that question counts as unrelated: a share of the median (the rule before) let appended reviews through whenever
-# the question's sentences were all short and weakly similar (median 0.07: reviews at 0.02–0.05 passed as related)
-_FAR_SENTENCE_QUANTILE = 0.02
+# a sentence less similar to its question's centroid than 90 % of the (leave-one-out) sentences of well-rated
+# training answers to that question counts as unrelated. A share of the median (the rule before 2026-12-05) let
+# appended reviews through where a question's sentences were all short and weakly similar; the 2nd percentile (the
+# rule until the leave-one-out comparison) sat below most appended reviews once a training sentence no longer
+# counted its own answer. Which sentences count only sets the statistic: how many of them an answer may have is the
+# 99.5th percentile of the training answers' shares (padding_max), so a genuine answer is flagged about as often
+# whichever percentile is used, and the 10th marks more of an appended essay than the 2nd does
+_FAR_SENTENCE_QUANTILE = 0.1
 _PADDING_FLOOR = 0.3  # share of an answer's characters in unrelated sentences before "padding" can fire
 _MIN_HAN_SHARE = 0.5
 
@@ -94,6 +103,20 @@ def _groups(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return groups
 
 
+def _centroid_rows(rows: np.ndarray, on_topic: np.ndarray) -> np.ndarray:
+    """The rows of a key whose answers make up its topic centroid: the well-rated ones, unless too few are."""
+    if on_topic[rows].sum() >= min(_MIN_ANSWERS, len(rows)) // 2:
+        return rows[on_topic[rows]]
+    return rows
+
+
+def _on_topic(y, n: int) -> np.ndarray:
+    if y is None:
+        return np.ones(n, dtype=bool)
+    y = np.asarray(y, dtype=float)
+    return y >= np.nanmedian(y)
+
+
 def fit_advisories(stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matrix, y=None) -> dict:
     """Thresholds and topic centroids learnt from the training answers (a plain dict, stored in the scorer).
 
@@ -105,7 +128,7 @@ def fit_advisories(stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matri
     question, so it must not widen the band an essay on something else can hide in.
     """
     groups = _groups(frame)
-    on_topic = np.ones(len(frame), dtype=bool) if y is None else np.asarray(y, dtype=float) >= np.nanmedian(np.asarray(y, dtype=float))
+    on_topic = _on_topic(y, len(frame))
     keys = list(groups)
     chars = stats["chars"].to_numpy(float)
     width = words.shape[1]
@@ -113,9 +136,8 @@ def fit_advisories(stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matri
     centroids, length_median, topic_median, level = [], [], [], []
     ratios: dict[str, tuple[list, list]] = {"q": ([], []), "c": ([], []), "": ([], [])}  # level → (length ratios, topic ratios)
     for k in keys:
-        every = rows = groups[k]
-        if on_topic[rows].sum() >= min(_MIN_ANSWERS, len(rows)) // 2:
-            rows = rows[on_topic[rows]]
+        every = groups[k]
+        rows = _centroid_rows(every, on_topic)
         sub = words[rows]
         columns, inverse = np.unique(sub.indices, return_inverse=True)
         total = np.bincount(inverse, weights=sub.data, minlength=len(columns))
@@ -173,6 +195,18 @@ def fit_advisories(stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matri
     }
 
 
+_SCRATCH = threading.local()
+
+
+def _scratch(width: int) -> np.ndarray:
+    """A zero row of ``width`` floats kept per thread (fitting calls ``_similarity`` once per key; allocating and
+    faulting in 8 MB each time would cost more than the look-ups). Callers leave it all zeros."""
+    row = getattr(_SCRATCH, "row", None)
+    if row is None or len(row) != width:
+        row = _SCRATCH.row = np.zeros(width)
+    return row
+
+
 def _similarity(state: dict, key: np.ndarray, words: sp.csr_matrix) -> np.ndarray:
     """Cosine of each row of ``words`` (L2-normalised) with the centroid of its key."""
     # rows grouped by the centroid they are compared with; each group's stored entries look their columns up in
@@ -187,7 +221,7 @@ def _similarity(state: dict, key: np.ndarray, words: sp.csr_matrix) -> np.ndarra
     order = np.argsort(key, kind="stable")
     grouped = words.tocsr()[order]
     product = np.zeros(grouped.nnz)
-    dense = np.zeros(centroids.shape[1])
+    dense = _scratch(centroids.shape[1])
     bounds = np.concatenate(([0], np.flatnonzero(np.diff(key[order])) + 1, [n]))
     for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
         k = key[order[a]]
@@ -197,8 +231,10 @@ def _similarity(state: dict, key: np.ndarray, words: sp.csr_matrix) -> np.ndarra
             continue
         columns = centroids.indices[lo:hi]
         dense[columns] = centroids.data[lo:hi]
-        np.multiply(grouped.data[first:last], dense[grouped.indices[first:last]], out=product[first:last])  # 0 off the centroid
-        dense[columns] = 0.0
+        try:
+            np.multiply(grouped.data[first:last], dense[grouped.indices[first:last]], out=product[first:last])  # 0 off the centroid
+        finally:
+            dense[columns] = 0.0  # the scratch row is all zeros between uses
     row = np.repeat(np.arange(n, dtype=np.int64), np.diff(grouped.indptr))
     similarity[order] = np.bincount(row, weights=product, minlength=n)
     return similarity
@@ -212,9 +248,62 @@ def _padding_share(state: dict, featurizer, sentences) -> np.ndarray:
     return sim, key
 
 
-def fit_padding(state: dict, featurizer, sentences, y, n: int) -> dict:
-    """The padding advisory's state: the typical sentence similarity per key and the share threshold."""
-    sim, key = _padding_share(state, featurizer, sentences)
+def _lookup(matrix: sp.csr_matrix, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """``matrix[rows[i], columns[i]]`` for every i (0 where nothing is stored), by one binary search."""
+    matrix = matrix.tocsr()
+    matrix.sort_indices()
+    width = np.int64(matrix.shape[1])
+    stored = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr)) * width + matrix.indices
+    wanted = np.asarray(rows, dtype=np.int64) * width + np.asarray(columns, dtype=np.int64)
+    if not len(stored):
+        return np.zeros(len(wanted))
+    at = np.minimum(np.searchsorted(stored, wanted), len(stored) - 1)
+    return np.where(stored[at] == wanted, matrix.data[at], 0.0)
+
+
+def _sentence_loo(state: dict, sim: np.ndarray, key: np.ndarray, weighted: sp.csr_matrix, sentences, frame: pd.DataFrame,
+                  words: sp.csr_matrix, y) -> np.ndarray:
+    """Each training sentence against the centroid of its key with its own answer left out (when that answer is part
+    of the centroid): the similarity a new answer's sentence has to the centroid of answers it is not among."""
+    answer_key = _resolve_keys(frame, {k: i for i, k in enumerate(state["keys"])})
+    on_topic = _on_topic(y, len(frame))
+    groups = _groups(frame)
+    words = words.tocsr()
+    member = np.zeros(len(frame), dtype=bool)  # the answer is part of the centroid of the key its sentences use
+    norm = np.zeros(len(state["keys"]))  # ‖S‖ = Σ x·ĉ over the centroid's answers (ĉ = S/‖S‖, S their kept terms)
+    for i, k in enumerate(state["keys"]):
+        rows = _centroid_rows(groups[k], on_topic)
+        member[rows[answer_key[rows] == i]] = True
+        norm[i] = _similarity(state, np.full(len(rows), i), words[rows]).sum()
+    centroids = state["centroids"]
+    # per answer, against the centroid its sentences use: x·ĉ and ‖x restricted to the centroid's terms‖²
+    entry_row = np.repeat(np.arange(words.shape[0], dtype=np.int64), np.diff(words.indptr))
+    in_centroid = _lookup(centroids, answer_key[entry_row], words.indices)
+    dot = np.bincount(entry_row, weights=words.data * in_centroid, minlength=words.shape[0])
+    kept = np.bincount(entry_row, weights=words.data ** 2 * (in_centroid != 0), minlength=words.shape[0])
+    # per sentence: s·x of its own answer over the centroid's terms
+    weighted = weighted.tocsr()
+    sentence_row = np.repeat(np.arange(weighted.shape[0], dtype=np.int64), np.diff(weighted.indptr))
+    answer = sentences.answer[sentence_row]
+    own = weighted.data * _lookup(words, answer, weighted.indices) * (_lookup(centroids, key[sentence_row], weighted.indices) != 0)
+    own = np.bincount(sentence_row, weights=own, minlength=weighted.shape[0])
+    a = sentences.answer
+    s_norm = norm[key]
+    rest = np.sqrt(np.maximum(s_norm ** 2 - 2 * s_norm * dot[a] + kept[a], 1e-12))
+    return np.where(member[a], (s_norm * sim - own) / rest, sim)
+
+
+def fit_padding(state: dict, featurizer, sentences, y, n: int, *, frame: pd.DataFrame, words: sp.csr_matrix) -> dict:
+    """The padding advisory's state: the typical sentence similarity per key and the share threshold.
+
+    With the training answers' ``frame`` and topic block ``words`` (what :func:`fit_advisories` was given) each
+    sentence of an answer that is part of its key's centroid is compared with the centroid of the other answers
+    (leave-one-out), as a new answer's sentences are: a question with few answers then gets thresholds of its own
+    without its answers' sentences looking closer to its centroid than a new answer's would."""
+    weighted = featurizer.weigh(sentences.words, "words")
+    index = {k: i for i, k in enumerate(state["keys"])}
+    key = _resolve_keys(sentences.frame, index)
+    sim = _sentence_loo(state, _similarity(state, key, weighted), key, weighted, sentences, frame, words, y)
     y = np.asarray(y, dtype=float)
     upper_answer = y >= np.nanmedian(y)
     upper = upper_answer[sentences.answer]
@@ -224,8 +313,18 @@ def fit_padding(state: dict, featurizer, sentences, y, n: int) -> dict:
     quantiles = pd.Series(sim[upper]).groupby(key[upper]).quantile(_FAR_SENTENCE_QUANTILE)
     low[quantiles.index.to_numpy(dtype=np.int64)] = quantiles.to_numpy()
     share = _share(sim < low[key], sentences, n)
-    limit = max(_PADDING_FLOOR, float(np.quantile(share[upper_answer], _QUANTILE_HIGH))) if upper_answer.any() else 1.0
-    return {"sentence_low": low, "padding_max": limit}
+    # the limit comes from the answers the advisory is checked on (longer than their key's median): a short answer
+    # with one odd sentence out of three has a large share, and counting those raised the limit above what any long
+    # well-rated answer reaches (0.72 instead of 0.32 on the smoke cohort: four appended reviews passed)
+    total = np.bincount(sentences.answer, weights=sentences.chars, minlength=n)
+    answer_key = np.zeros(n, dtype=np.int64)
+    answer_key[sentences.answer] = key
+    reference = upper_answer & (total > state["length_median"][answer_key])
+    if not reference.any():
+        reference = upper_answer
+    limit = max(_PADDING_FLOOR, float(np.quantile(share[reference], _QUANTILE_HIGH))) if reference.any() else 1.0
+    # any_score: checked whatever the model scores (models saved before 2026-12-05: only above the score gate)
+    return {"sentence_low": low, "padding_max": limit, "padding_any_score": True}
 
 
 def _far_sentences(state: dict, sim: np.ndarray, key: np.ndarray) -> np.ndarray:
@@ -260,19 +359,26 @@ def apply_advisories(state: dict, stats: pd.DataFrame, frame: pd.DataFrame, word
         "off_topic": similarity < state["topic_low"][key],
     }
     flags["padding"] = np.zeros(len(frame), dtype=bool)
+    checked = None  # the answers the padding advisory looks at
     if scores is not None and state.get("score_gate") is not None and "topic_median" in state:
         scored_up = np.asarray(scores, dtype=float) > state["score_gate"]
         far_off = similarity < _FAR_OFF * state["topic_median"][key]
         flags["off_topic"] |= far_off & scored_up
-        if "padding_max" in state and featurizer is not None and features is not None:
-            # only answers longer than their key's median can hide an appended essay; the rest are not split
-            candidates = np.flatnonzero(scored_up & (chars > state["length_median"][key]))
-            if len(candidates):
-                subset = features.take(candidates, text=False)  # sentence_features reads no n-gram block
-                sentences = featurizer.sentence_features(subset)
-                sim, skey = _padding_share(state, featurizer, sentences)
-                share = _share(_far_sentences(state, sim, skey), sentences, len(candidates))
-                flags["padding"][candidates] = share > state["padding_max"]
+        checked = scored_up
+    if state.get("padding_any_score"):
+        # an essay on something else that the model scores just under the gate can still outscore the question's
+        # middling answers; a long answer mostly made of sentences unlike any well-rated answer's is for a person
+        # whatever it scores
+        checked = np.ones(len(frame), dtype=bool)
+    if checked is not None and "padding_max" in state and featurizer is not None and features is not None:
+        # only answers longer than their key's median can hide an appended essay; the rest are not split
+        candidates = np.flatnonzero(checked & (chars > state["length_median"][key]))
+        if len(candidates):
+            subset = features.take(candidates, text=False)  # sentence_features reads no n-gram block
+            sentences = featurizer.sentence_features(subset)
+            sim, skey = _padding_share(state, featurizer, sentences)
+            share = _share(_far_sentences(state, sim, skey), sentences, len(candidates))
+            flags["padding"][candidates] = share > state["padding_max"]
     matrix = np.column_stack([flags[a] for a in ADVISORIES])
     # the codes string of each distinct combination of flags, built once
     combination = matrix.astype(np.int64) @ (1 << np.arange(len(ADVISORIES), dtype=np.int64))

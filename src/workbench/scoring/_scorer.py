@@ -214,7 +214,8 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         self.feature_means_ = sp.csr_matrix(matrix.mean(axis=0))
         self.advisory_state_ = fit_advisories(features.stats, features.frame, featurizer.text_block(features, _topic_group(featurizer)), y)
         if _topic_group(featurizer) == "words":
-            self.advisory_state_.update(fit_padding(self.advisory_state_, featurizer, featurizer.sentence_features(features), y, len(features)))
+            self.advisory_state_.update(fit_padding(self.advisory_state_, featurizer, featurizer.sentence_features(features), y, len(features),
+                                                    frame=features.frame, words=featurizer.text_block(features, "words")))
         self.n_features_in_ = features.frame.shape[1]
         self.feature_names_in_ = np.array(list(features.frame.columns), dtype=object)
         train_scores = np.clip(regressor.predict(matrix), self.y_min_, self.y_max_)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._beside import Beside
 from .._hashing import sha256_json
 from .._tabular import write_csv_safe
 from ..i18n import label, t
@@ -52,6 +53,7 @@ class Params(StageParams):
     cv_folds: int = param(3, "folds for the unseen-answer and unseen-question evaluations")
     learning_curve_sizes: list = param([10, 25], "rated answers per question in the learning curve")
     gaming_probes: bool = param(True, "score gaming probes (copied question, keyword lists, padding …) with the final model")
+    workers: int = param(2, "processes: 2 runs the unseen-question and unseen-phrasing regimes in a forked child beside the rest (same results), 1 runs them in turn")
     demographics: list = param([], "columns for subgroup SMD (empty: all audit attributes present)")
     seed: int = param(7, "random seed")
 
@@ -156,28 +158,16 @@ def run(ctx: StageContext, params: Params) -> Result:
     chosen = _scorer_params(params, override)
     lap("unseen_answers")
 
-    # 2. the three held-out regimes
+    # 2. the three held-out regimes; the unseen-question and unseen-phrasing ones need nothing of what follows, so
+    # they run in a forked child beside the learning curve and the final model (the second core is idle otherwise)
     scored_a = data.join(cv_answers.scores[["machine", "machine_rating", "advisories", "route", "fold"]])
     regimes = {"unseen_answers": _acceptance(scored_a, dictionary, demographics)}
-    # each question fold is fitted at the penalty the candidate CV found best on that fold's training rows: one solve
-    # per fold instead of the whole path; only the scores are needed here, so no advisories
-    auto = chosen["alpha"] == "auto" and chosen.get("model", "ridge") == "ridge"
-    cv_questions = cross_validate(scorer, features, y, groups=data["question_id"], group_name="question", folds=params.cv_folds,
-                                  seed=params.seed, single_ratings=singles, fold_alpha=cv_answers.best_alpha_on if auto else None,
-                                  advisories=False)
-    regimes["unseen_questions"] = _acceptance(data.join(cv_questions.scores[["machine", "machine_rating"]]), dictionary, demographics)
-    lap("unseen_questions")
     phrasing = _phrasing(ctx, data)
-    if phrasing is not None:
-        in_a, in_b = (phrasing == "A").to_numpy(), (phrasing == "B").to_numpy()
-        alpha = cv_answers.best_alpha_on(in_a) if chosen["alpha"] == "auto" else chosen["alpha"]
-        model_a = AnswerScorer(**{**chosen, "alpha": alpha if alpha is not None else chosen["alpha"]})
-        model_a.fit(features.take(in_a), y[in_a], rating_scale=(1, 5), single_ratings=singles[in_a])
-        b_scores = model_a.score(features.take(in_b))
-        scored_b = data[in_b].reset_index(drop=True).assign(machine=b_scores["score"].to_numpy(), machine_rating=b_scores["rating"].to_numpy())
-        regimes["unseen_phrasing"] = _acceptance(scored_b, dictionary, demographics)
-        regimes["unseen_phrasing"]["advisory_rate"] = float((b_scores["route"] == "human").mean())
-        lap("unseen_phrasing")
+
+    def other_regimes() -> tuple[dict, dict]:
+        return _other_regimes(scorer, chosen, features, data, y, singles, cv_answers, phrasing, params, dictionary, demographics)
+
+    beside = Beside(other_regimes, enabled=params.workers > 1)
 
     # 3. learning curve: k rated answers per question in training, evaluated on held-out candidates
     rng = np.random.default_rng(params.seed)
@@ -192,8 +182,8 @@ def run(ctx: StageContext, params: Params) -> Result:
             continue
         model_k = AnswerScorer(**chosen).fit(features.take(rows), y[rows], groups=data["candidate_id"].to_numpy()[rows], rating_scale=(1, 5),
                                              single_ratings=singles[rows])
-        test_scores = model_k.score(features.take(is_test))
-        tested = data[is_test].reset_index(drop=True).assign(machine=test_scores["score"].to_numpy(), machine_rating=test_scores["rating"].to_numpy())
+        test_scores = model_k.predict(features.take(is_test))  # the curve reads scores and ratings only, not the advisories
+        tested = data[is_test].reset_index(drop=True).assign(machine=test_scores, machine_rating=model_k.rating_of(test_scores))
         table = acceptance_table(tested, by="competency", demographics=demographics)
         comp_rows = table[table["competency"] != OVERALL]
         all_row = table[table["competency"] == OVERALL].iloc[0]
@@ -211,6 +201,10 @@ def run(ctx: StageContext, params: Params) -> Result:
     advisory_rate = float((scored_a["route"] == "human").mean())
     gaming, gaming_probes = _gaming(final, data, scored_a, usable, dictionary, params.seed) if params.gaming_probes else (pd.DataFrame(), pd.DataFrame())
     lap("gaming")
+    more, more_timings = beside.result()
+    regimes.update(more)
+    timings.update(more_timings)
+    lap("waiting_for_regimes")
 
     training_hash = sha256_json(pd.util.hash_pandas_object(data[["answer_id", "answer", "competency", "human1", "human2"]], index=False).tolist())
     overall_a = regimes["unseen_answers"]["competency"].set_index("competency").loc[OVERALL]
@@ -279,6 +273,32 @@ def run(ctx: StageContext, params: Params) -> Result:
     return Result(config=chosen, n_answers=len(data), left_out=left_out, excluded_questions=excluded, tuning=tuning, penalty=penalty,
                   regimes=regimes, advisories=advisory, advisory_rate=advisory_rate, gaming=gaming, learning_curve=learning_curve,
                   candidate_scores=candidate_scores, card=card, model_path=model_path, labels=labels, timings=timings)
+
+
+def _other_regimes(scorer: AnswerScorer, chosen: dict, features, data: pd.DataFrame, y: np.ndarray, singles: np.ndarray, cv_answers,
+                   phrasing: pd.Series | None, params: Params, dictionary, demographics: tuple) -> tuple[dict, dict]:
+    """The unseen-question and unseen-phrasing regimes: {name: acceptance tables} and their seconds."""
+    timings, clock = {}, time.perf_counter()
+    # each question fold is fitted at the penalty the candidate CV found best on that fold's training rows: one solve
+    # per fold instead of the whole path; only the scores are needed here, so no advisories
+    auto = chosen["alpha"] == "auto" and chosen.get("model", "ridge") == "ridge"
+    cv_questions = cross_validate(scorer, features, y, groups=data["question_id"], group_name="question", folds=params.cv_folds,
+                                  seed=params.seed, single_ratings=singles, fold_alpha=cv_answers.best_alpha_on if auto else None,
+                                  advisories=False)
+    regimes = {"unseen_questions": _acceptance(data.join(cv_questions.scores[["machine", "machine_rating"]]), dictionary, demographics)}
+    timings["unseen_questions"] = round(time.perf_counter() - clock, 2)
+    clock = time.perf_counter()
+    if phrasing is not None:
+        in_a, in_b = (phrasing == "A").to_numpy(), (phrasing == "B").to_numpy()
+        alpha = cv_answers.best_alpha_on(in_a) if chosen["alpha"] == "auto" else chosen["alpha"]
+        model_a = AnswerScorer(**{**chosen, "alpha": alpha if alpha is not None else chosen["alpha"]})
+        model_a.fit(features.take(in_a), y[in_a], rating_scale=(1, 5), single_ratings=singles[in_a])
+        b_scores = model_a.score(features.take(in_b))
+        scored_b = data[in_b].reset_index(drop=True).assign(machine=b_scores["score"].to_numpy(), machine_rating=b_scores["rating"].to_numpy())
+        regimes["unseen_phrasing"] = _acceptance(scored_b, dictionary, demographics)
+        regimes["unseen_phrasing"]["advisory_rate"] = float((b_scores["route"] == "human").mean())
+        timings["unseen_phrasing"] = round(time.perf_counter() - clock, 2)
+    return regimes, timings
 
 
 def _advisory_table(scored: pd.DataFrame) -> pd.DataFrame:
