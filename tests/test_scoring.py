@@ -124,6 +124,39 @@ def test_filtered_scorer_ignores_padding_entirely(split):
     np.testing.assert_allclose(padded, base)
 
 
+
+def test_ngrams_no_training_answer_contained_do_not_pull_the_score_toward_the_mean(scorer, split):
+    """``unseen_ngrams="ignore"`` (default): text in characters and words the training answers never used hardly
+    changes what the model reads (as with a fitted vocabulary; only n-grams whose hashed column some training n-gram
+    shares still count), while the advisories see all of it; ``"weigh"`` (and a model saved before the setting
+    existed) lets it dilute every answer toward the intercept."""
+    _, test = split
+    sample = test.sample(200, random_state=3)[["answer", "competency"]]
+    unseen = sample.assign(answer=sample["answer"] + "龘靐齉爩麤龘")  # characters no answer of the cohort contains
+    base = scorer.score(sample)
+    plus = scorer.score(unseen)
+    assert (plus["topic_similarity"] < base["topic_similarity"] - 1e-9).all()  # the advisories read every n-gram
+
+    intercept = scorer.pipeline_.named_steps["model"].intercept_
+    featurizer = scorer.pipeline_.named_steps["features"]
+    old = clone(scorer)  # the behaviour of models saved before 2026-12-05: no `seen_`, no setting
+    old.__dict__.update({k: v for k, v in scorer.__dict__.items() if k.endswith("_")})
+    old_featurizer = clone(featurizer)
+    old_featurizer.__dict__.update({k: v for k, v in featurizer.__dict__.items() if k.endswith("_") and k != "seen_"})
+    del old_featurizer.unseen_ngrams
+    old.pipeline_ = type(scorer.pipeline_)([("features", old_featurizer), ("model", scorer.pipeline_.named_steps["model"])])
+    old_base, old_plus = old.predict(sample), old.predict(unseen)
+    assert (np.abs(old_plus - intercept) < np.abs(old_base - intercept) - 1e-9).mean() > 0.8  # mostly diluted toward the intercept
+    moved_now = np.abs(plus["score"].to_numpy() - base["score"].to_numpy())
+    moved_before = np.abs(old_plus - old_base)
+    assert moved_now.mean() < 0.1 * moved_before.mean(), (moved_now.mean(), moved_before.mean())
+    words_now = featurizer.text_block(featurizer.featurize(unseen), "words")
+    words_base = featurizer.text_block(featurizer.featurize(sample), "words")
+    assert abs(words_now - words_base).max() < 1e-12  # no unseen word bigram shares a column here: the word block is unchanged
+
+    with pytest.raises(ValueError, match="unseen_ngrams must be one of"):
+        AnswerScorer(unseen_ngrams="drop").fit(sample, np.arange(len(sample)) % 5 + 1)
+
 def test_negated_compliance_answer_scores_lower(scorer):
     pairs = [
         ("遇到熟客要求代签，我不会睁一只眼闭一只眼，会坚持让客户本人签字，并把情况如实报告给主管。",

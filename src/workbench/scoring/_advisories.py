@@ -244,7 +244,7 @@ def _padding_share(state: dict, featurizer, sentences) -> np.ndarray:
     """Per sentence: is it far from its answer's centroid? → per answer: the share of characters in such sentences."""
     index = {k: i for i, k in enumerate(state["keys"])}
     key = _resolve_keys(sentences.frame, index)
-    sim = _similarity(state, key, featurizer.weigh(sentences.words, "words"))
+    sim = _similarity(state, key, featurizer.weigh(sentences.words, "words", whole=True))
     return sim, key
 
 
@@ -300,7 +300,7 @@ def fit_padding(state: dict, featurizer, sentences, y, n: int, *, frame: pd.Data
     sentence of an answer that is part of its key's centroid is compared with the centroid of the other answers
     (leave-one-out), as a new answer's sentences are: a question with few answers then gets thresholds of its own
     without its answers' sentences looking closer to its centroid than a new answer's would."""
-    weighted = featurizer.weigh(sentences.words, "words")
+    weighted = featurizer.weigh(sentences.words, "words", whole=True)
     index = {k: i for i, k in enumerate(state["keys"])}
     key = _resolve_keys(sentences.frame, index)
     sim = _sentence_loo(state, _similarity(state, key, weighted), key, weighted, sentences, frame, words, y)

@@ -129,11 +129,11 @@ def cross_validate(scorer, features: AnswerFeatures, y, *, groups, group_name: s
         group = "words" if "words" in ftr.text else "chars"
         advice = None
         if advisories and len(fold_state) <= f:  # advisories fitted once per fold, applied once the fold's penalty (and scores) are known
-            block = featurizer.text_block(ftr, group)
+            block = featurizer.text_block(ftr, group, whole=True)  # the advisories read every n-gram
             state = fit_advisories(ftr.stats, ftr.frame, block, y[train])
             if group == "words":
                 state.update(fit_padding(state, featurizer, featurizer.sentence_features(ftr), y[train], len(ftr), frame=ftr.frame, words=block))
-            advice = (state, fte.stats, fte.frame, featurizer.text_block(fte, group), featurizer, fte)
+            advice = (state, fte.stats, fte.frame, featurizer.text_block(fte, group, whole=True), featurizer, fte)
         return results, advice
 
     for f, (train, test) in enumerate(splits):

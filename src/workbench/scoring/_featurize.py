@@ -28,7 +28,12 @@ Features (column blocks, in order):
   points, characters by their packed code points) into ``2**hash_bits`` columns; values are sublinear TF
   (1 + ln count) × smoothed IDF learnt in ``fit``, L2-normalised per answer and block (``text_norm="l2"``) or not.
   L2 normalisation is what keeps length from buying score: repeating or padding an answer re-weights its n-grams,
-  it does not add to them.
+  it does not add to them. With ``unseen_ngrams="ignore"`` (the default) an n-gram that no training answer
+  contained carries no weight in the model's view, as in a ``TfidfVectorizer`` with a fitted vocabulary: the
+  model has no coefficient for it, and counting it in the norm (at the highest IDF, the rarest possible term)
+  would only shrink the known n-grams of an answer written in other words, so its score collapses toward the
+  mean. The advisories still see every n-gram (``whole=True``): an answer the model cannot read should look
+  far from its question's answers.
 * ``evidence`` — the competency's positive/negative evidence phrases found in a clause, split by whether a
   negation cue scopes over them in that clause (a cue before the phrase, or a rejecting cue after it), plus the
   net evidence. Each phrase counts once per clause.
@@ -66,10 +71,11 @@ from sklearn.utils.validation import check_is_fitted
 from ._lexicon import CUE_LISTS, NEG_AFTER, NEG_BEFORE, NUMBER_SCAN, SITUATION_SPAN, anchor_words, domain_terms, evidence_phrases, rubric_texts
 from ._tokenize import BACKENDS, raw_cutter
 
-__all__ = ["AnswerFeatures", "AnswerFeaturizer", "SentenceFeatures", "SentenceTokens", "FEATURE_GROUPS", "EVIDENCE_FEATURES", "BEI_FEATURES", "TEXT_GROUPS", "STAT_COLUMNS"]
+__all__ = ["AnswerFeatures", "AnswerFeaturizer", "SentenceFeatures", "SentenceTokens", "FEATURE_GROUPS", "EVIDENCE_FEATURES", "BEI_FEATURES", "TEXT_GROUPS", "STAT_COLUMNS", "UNSEEN_NGRAMS"]
 
 FEATURE_GROUPS = ("words", "chars", "evidence", "bei")
 TEXT_GROUPS = ("words", "chars")
+UNSEEN_NGRAMS = ("ignore", "weigh")  # n-grams no training answer contained: no weight in the model's view, or the highest IDF
 EVIDENCE_FEATURES = ("pos_affirmed", "pos_negated", "neg_affirmed", "neg_negated", "evidence_net")
 BEI_FEATURES = ("first_person_actions", "quantified", "situation", "task", "action_steps", "result", "reflection", "hedges",
                 "generic_claims", "domain_terms", "star_complete")
@@ -529,7 +535,7 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
 
     def __init__(self, *, feature_groups: tuple = FEATURE_GROUPS, tokenizer: str = "rjieba", word_ngram_max: int = 2,
                  char_ngram_max: int = 3, hash_bits: int = 20, text_norm: str | None = "l2", relevance_filter: bool = False,
-                 mask_terms: tuple = (), cap: int = 4):
+                 mask_terms: tuple = (), cap: int = 4, unseen_ngrams: str = "ignore"):
         self.feature_groups = feature_groups
         self.tokenizer = tokenizer
         self.word_ngram_max = word_ngram_max
@@ -539,6 +545,7 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         self.relevance_filter = relevance_filter
         self.mask_terms = mask_terms
         self.cap = cap
+        self.unseen_ngrams = unseen_ngrams
 
     # -- settings ---------------------------------------------------------------------------------------------
     def _validate(self) -> None:
@@ -555,6 +562,9 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
                 raise ValueError(f"{name} must be 1, 2 or 3, got {value!r}")
         if self.text_norm not in ("l2", None):
             raise ValueError(f"text_norm must be 'l2' or None, got {self.text_norm!r}")
+        unseen = getattr(self, "unseen_ngrams", "weigh")  # a featurizer saved before 2026-12-05 has no such setting
+        if unseen not in UNSEEN_NGRAMS:
+            raise ValueError(f"unseen_ngrams must be one of {UNSEEN_NGRAMS}, got {unseen!r}")
 
     def _key(self, tables: _Tables) -> tuple:
         return (tuple(self.feature_groups), self.tokenizer, int(self.word_ngram_max), int(self.char_ngram_max), int(self.hash_bits),
@@ -623,7 +633,7 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         features = self._features_of(X, dictionary)
         tables = features.tables
         if hasattr(self, "lexicon_") and self.dictionary_.get("sha256") != tables.sha256:
-            for name in ("idf_", "dense_mean_", "dense_scale_"):
+            for name in ("idf_", "seen_", "dense_mean_", "dense_scale_"):
                 self.__dict__.pop(name, None)
         self.competencies_ = list(tables.competencies)
         self.lexicon_ = list(tables.words)
@@ -633,10 +643,11 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         self.user_words_ = list(tables.user_words)
         self.dictionary_ = dict(tables.dictionary)
         n = len(features)
-        self.idf_ = {}
+        self.idf_, self.seen_ = {}, {}
         for group, tf in features.text.items():
             df = np.bincount(tf.indices, minlength=2**self.hash_bits)  # rows hold each column once
             self.idf_[group] = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float64)
+            self.seen_[group] = df > 0
         self.dense_mean_ = features.dense.mean(axis=0) if n else np.zeros(features.dense.shape[1])
         scale = features.dense.std(axis=0) if n else np.ones(features.dense.shape[1])
         self.dense_scale_ = np.where(scale > 0, scale, 1.0)
@@ -943,19 +954,30 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         return np.concatenate(docs), np.concatenate(columns)
 
     # -- fitted weights → matrix --------------------------------------------------------------------------------
-    def text_block(self, features: AnswerFeatures, group: str) -> sp.csr_matrix:
-        """One n-gram block as the model sees it (fitted IDF, norm); an empty matrix if the group is not used."""
+    def text_block(self, features: AnswerFeatures, group: str, *, whole: bool = False) -> sp.csr_matrix:
+        """One n-gram block as the model sees it (fitted IDF, norm); an empty matrix if the group is not used.
+
+        ``whole=True``: every n-gram counts, also those no training answer contained (the advisories' view)."""
         check_is_fitted(self, "idf_")
         n = len(features)
         if group not in features.text:
             return sp.csr_matrix((n, 2**self.hash_bits))
-        return self.weigh(features.text[group], group)
+        return self.weigh(features.text[group], group, whole=whole)
 
-    def weigh(self, tf: sp.csr_matrix, group: str) -> sp.csr_matrix:
-        """Sublinear term frequencies of one n-gram block → the block as the model sees it (fitted IDF, norm)."""
+    def ignores_unseen(self) -> bool:
+        """Does the model's view drop n-grams no training answer contained? (Models saved before 2026-12-05 do not.)"""
+        return getattr(self, "unseen_ngrams", "weigh") == "ignore" and hasattr(self, "seen_")
+
+    def weigh(self, tf: sp.csr_matrix, group: str, *, whole: bool = False) -> sp.csr_matrix:
+        """Sublinear term frequencies of one n-gram block → the block as the model sees it (fitted IDF, norm).
+
+        Unseen n-grams keep their entries (as explicit zeros in the model's view), so the matrix's structure is
+        the same in both views and in :meth:`ngram_occurrences`."""
         check_is_fitted(self, "idf_")
         n = tf.shape[0]
         values = tf.data.astype(np.float64) * self.idf_[group][tf.indices]
+        if not whole and self.ignores_unseen():
+            values[~self.seen_[group][tf.indices]] = 0.0
         out = sp.csr_matrix((values, tf.indices, tf.indptr), shape=tf.shape)
         if self.text_norm == "l2":
             # scikit-learn's normalize(out, copy=False) without its argument checks (values are finite, float64, and

@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ._advisories import apply_advisories, fit_advisories, fit_padding
-from ._featurize import FEATURE_GROUPS, AnswerFeatures, AnswerFeaturizer
+from ._featurize import FEATURE_GROUPS, UNSEEN_NGRAMS, AnswerFeatures, AnswerFeaturizer
 from ._ridge import DEFAULT_ALPHAS, SparseRidge
 from ._tokenize import BACKENDS
 
@@ -88,6 +88,11 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         Off by default: it also drops real content in words the dictionary does not list; tuning may choose it.
     mask_terms : tuple of str
         Terms removed from every answer before scoring (e.g. regional dialect words that proxy for home region).
+    unseen_ngrams : {"ignore", "weigh"}
+        ``ignore`` (default): n-grams no training answer contained carry no weight when the model reads an answer
+        (as with a fitted vocabulary), so an answer partly in words the model never saw is scored on the words it
+        knows instead of being pulled toward the mean; the advisories still count them (an answer the model cannot
+        read looks off-topic). ``weigh``: they count in the norm at the highest IDF (models saved before 2026-12-05).
     random_state : int
 
     Examples
@@ -114,6 +119,7 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         text_norm: str | None = "l2",
         relevance_filter: bool = False,
         mask_terms: tuple = (),
+        unseen_ngrams: str = "ignore",
         random_state: int = 0,
     ):
         self.model = model
@@ -131,6 +137,7 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         self.text_norm = text_norm
         self.relevance_filter = relevance_filter
         self.mask_terms = mask_terms
+        self.unseen_ngrams = unseen_ngrams
         self.random_state = random_state
 
     # -- construction --------------------------------------------------------------------------------------
@@ -143,6 +150,8 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         unknown = set(groups) - set(FEATURE_GROUPS)
         if not groups or unknown:
             raise ValueError(f"feature_groups must be a non-empty subset of {FEATURE_GROUPS}, got {groups}")
+        if getattr(self, "unseen_ngrams", "weigh") not in UNSEEN_NGRAMS:
+            raise ValueError(f"unseen_ngrams must be one of {UNSEEN_NGRAMS}, got {self.unseen_ngrams!r}")
 
     def _hash_bits(self) -> int:
         if self.hash_bits is not None:
@@ -155,7 +164,8 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         # bounded memory at any corpus size, and identical transforms in every batch-scoring worker.
         return AnswerFeaturizer(feature_groups=tuple(self.feature_groups), tokenizer=self.tokenizer, word_ngram_max=self.word_ngram_max,
                                 char_ngram_max=self.char_ngram_max, hash_bits=self._hash_bits(), text_norm=self.text_norm,
-                                relevance_filter=self.relevance_filter, mask_terms=tuple(self.mask_terms))
+                                relevance_filter=self.relevance_filter, mask_terms=tuple(self.mask_terms),
+                                unseen_ngrams=getattr(self, "unseen_ngrams", "weigh"))
 
     def make_regressor(self, *, alpha=None):
         """A new, unfitted regressor; ``alpha`` overrides the penalty (a number) for a fixed-penalty refit."""
@@ -212,10 +222,10 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         self.pipeline_ = Pipeline([("features", featurizer), ("model", regressor)])
         # the training answers' mean feature vector: the background of exact (interventional) SHAP values
         self.feature_means_ = sp.csr_matrix(matrix.mean(axis=0))
-        self.advisory_state_ = fit_advisories(features.stats, features.frame, featurizer.text_block(features, _topic_group(featurizer)), y)
+        self.advisory_state_ = fit_advisories(features.stats, features.frame, featurizer.text_block(features, _topic_group(featurizer), whole=True), y)
         if _topic_group(featurizer) == "words":
             self.advisory_state_.update(fit_padding(self.advisory_state_, featurizer, featurizer.sentence_features(features), y, len(features),
-                                                    frame=features.frame, words=featurizer.text_block(features, "words")))
+                                                    frame=features.frame, words=featurizer.text_block(features, "words", whole=True)))
         self.n_features_in_ = features.frame.shape[1]
         self.feature_names_in_ = np.array(list(features.frame.columns), dtype=object)
         train_scores = np.clip(regressor.predict(matrix), self.y_min_, self.y_max_)
@@ -273,7 +283,9 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
     def _advise(self, features: AnswerFeatures, scores: np.ndarray, blocks: dict | None = None) -> pd.DataFrame:
         featurizer = self.pipeline_.named_steps["features"]
         group = _topic_group(featurizer)
-        topic = blocks[group] if blocks is not None and group in blocks else featurizer.text_block(features, group)
+        # the advisories read every n-gram: the model's view may leave out those no training answer contained
+        reuse = blocks is not None and group in blocks and not featurizer.ignores_unseen()
+        topic = blocks[group] if reuse else featurizer.text_block(features, group, whole=True)
         return apply_advisories(self.advisory_state_, features.stats, features.frame, topic, scores, featurizer=featurizer, features=features)
 
     def score(self, X) -> pd.DataFrame:
