@@ -15,7 +15,7 @@ import pytest
 
 from workbench.intake import resolve_sources, run_intake
 from workbench.scoring._featurize import _FLAG, _GOLDEN, _STEP, AnswerFeaturizer, _Lexicon, _Windows, _word_hash
-from workbench.scoring._lexicon import CUE_LISTS, NEG_AFTER, NEG_BEFORE, NUMBER, SITUATION_SPAN
+from workbench.scoring._lexicon import CUE_LISTS, NEG_AFTER, NEG_BEFORE, NUMBER, NUMBER_SCAN, SITUATION_SPAN
 from workbench.scoring._tokenize import raw_cutter
 from workbench.scoring import answer_dataset
 
@@ -230,6 +230,14 @@ def test_lexicon_matcher_finds_every_occurrence():
         got = sorted(zip(start.tolist(), word.tolist()))
         want = sorted((at, i) for i, w in enumerate(words) for at in occurrences(text, w))
         assert got == want
+
+
+def test_the_fast_quantity_pattern_matches_exactly_what_number_matches():
+    rng = np.random.default_rng(1)
+    alphabet = list("0123456789.１٣一二两三四五六七八九十百千万 \t\u3000%％个百分点万元亿元笔名位家户天周月年小时分钟倍次项条份人我a。\x00")
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet, size=int(rng.integers(0, 40))))
+        assert [m.span() for m in NUMBER_SCAN.finditer(text)] == [m.span() for m in NUMBER.finditer(text)], text
 
 
 def test_cue_lists_do_not_contain_each_other():

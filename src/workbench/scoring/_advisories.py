@@ -44,6 +44,8 @@ scored above the bottom third.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -87,10 +89,13 @@ def _key_columns(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 def _resolve_keys(frame: pd.DataFrame, known: dict[str, int]) -> np.ndarray:
     """Per answer: the index of its question's entry, else its competency's, else the global one ("")."""
     question, competency = _key_columns(frame)
-    out = np.empty(len(frame), dtype=np.int64)
-    for i, (q, c) in enumerate(zip(question, competency)):
-        out[i] = known.get(f"q:{q}", known.get(f"c:{c}", known[""])) if q else known.get(f"c:{c}", known[""])
-    return out
+    # looked up once per distinct question and competency (a piece of answers holds a few hundred at most)
+    q_code, q_values = pd.factorize(question, use_na_sentinel=False)
+    c_code, c_values = pd.factorize(competency, use_na_sentinel=False)
+    by_question = np.fromiter((known.get(f"q:{q}", -1) if q else -1 for q in q_values), dtype=np.int64, count=len(q_values))
+    by_competency = np.fromiter((known.get(f"c:{c}", known[""]) for c in c_values), dtype=np.int64, count=len(c_values))
+    out = by_question[q_code]
+    return np.where(out >= 0, out, by_competency[c_code])
 
 
 def _groups(frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -198,11 +203,23 @@ def fit_advisories(stats: pd.DataFrame, frame: pd.DataFrame, words: sp.csr_matri
     }
 
 
+_SCRATCH = threading.local()
+
+
+def _scratch(width: int) -> np.ndarray:
+    """A zero row of ``width`` floats kept per thread (fitting calls ``_similarity`` once per key; allocating and
+    faulting in 8 MB each time would cost more than the look-ups). Callers leave it all zeros."""
+    row = getattr(_SCRATCH, "row", None)
+    if row is None or len(row) != width:
+        row = _SCRATCH.row = np.zeros(width)
+    return row
+
+
 def _similarity(state: dict, key: np.ndarray, words: sp.csr_matrix) -> np.ndarray:
     """Cosine of each row of ``words`` (L2-normalised) with the centroid of its key."""
     # rows grouped by the centroid they are compared with; each group's stored entries look their columns up in
-    # that centroid's few sorted columns (a sparse product per key would convert a 2**hash_bits-long centroid
-    # between formats every time)
+    # that centroid spread into a dense row (its few columns set, then cleared again): one gather per entry instead
+    # of a binary search (a sparse product per key would convert a 2**hash_bits-long centroid between formats)
     centroids = state["centroids"].tocsr()
     centroids.sort_indices()
     n = words.shape[0]
@@ -212,6 +229,7 @@ def _similarity(state: dict, key: np.ndarray, words: sp.csr_matrix) -> np.ndarra
     order = np.argsort(key, kind="stable")
     grouped = words.tocsr()[order]
     product = np.zeros(grouped.nnz)
+    dense = _scratch(centroids.shape[1])
     bounds = np.concatenate(([0], np.flatnonzero(np.diff(key[order])) + 1, [n]))
     for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
         k = key[order[a]]
@@ -220,8 +238,11 @@ def _similarity(state: dict, key: np.ndarray, words: sp.csr_matrix) -> np.ndarra
         if hi == lo or last == first:
             continue
         columns = centroids.indices[lo:hi]
-        at = np.minimum(np.searchsorted(columns, grouped.indices[first:last]), hi - lo - 1)
-        product[first:last] = np.where(columns[at] == grouped.indices[first:last], grouped.data[first:last] * centroids.data[lo:hi][at], 0.0)
+        dense[columns] = centroids.data[lo:hi]
+        try:
+            np.multiply(grouped.data[first:last], dense[grouped.indices[first:last]], out=product[first:last])  # 0 off the centroid
+        finally:
+            dense[columns] = 0.0  # the scratch row is all zeros between uses
     row = np.repeat(np.arange(n, dtype=np.int64), np.diff(grouped.indptr))
     similarity[order] = np.bincount(row, weights=product, minlength=n)
     return similarity
@@ -383,13 +404,16 @@ def apply_advisories(state: dict, stats: pd.DataFrame, frame: pd.DataFrame, word
         # only answers longer than their key's median can hide an appended essay; the rest are not split
         candidates = np.flatnonzero(checked & (chars > state["length_median"][key]))
         if len(candidates):
-            subset = features.take(candidates)
+            subset = features.take(candidates, text=False)  # sentence_features reads no n-gram block
             sentences = featurizer.sentence_features(subset)
             sim, skey = _padding_share(state, featurizer, sentences)
             share = _share(_far_sentences(state, sim, skey, sentences.chars), sentences, len(candidates))
             flags["padding"][candidates] = share > state["padding_max"]
     matrix = np.column_stack([flags[a] for a in ADVISORIES])
-    codes = [join_codes(row) for row in matrix]
+    # the codes string of each distinct combination of flags, built once
+    combination = matrix.astype(np.int64) @ (1 << np.arange(len(ADVISORIES), dtype=np.int64))
+    present, inverse = np.unique(combination, return_inverse=True)
+    codes = np.array([join_codes([(int(c) >> i) & 1 for i in range(len(ADVISORIES))]) for c in present.tolist()], dtype=object)[inverse].tolist()
     return pd.DataFrame({"advisories": codes, "route": np.where(matrix.any(axis=1), "human", "machine"), "topic_similarity": similarity})
 
 

@@ -65,10 +65,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.preprocessing import normalize
+from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 from sklearn.utils.validation import check_is_fitted
 
-from ._lexicon import CUE_LISTS, NEG_AFTER, NEG_BEFORE, NUMBER, SITUATION_SPAN, anchor_words, domain_terms, evidence_phrases, rubric_texts
+from ._lexicon import CUE_LISTS, NEG_AFTER, NEG_BEFORE, NUMBER_SCAN, SITUATION_SPAN, anchor_words, domain_terms, evidence_phrases, rubric_texts
 from ._tokenize import BACKENDS, raw_cutter
 
 __all__ = ["AnswerFeatures", "AnswerFeaturizer", "SentenceFeatures", "SentenceTokens", "FEATURE_GROUPS", "EVIDENCE_FEATURES", "BEI_FEATURES", "TEXT_GROUPS", "STAT_COLUMNS", "UNSEEN_NGRAMS"]
@@ -238,8 +238,42 @@ def _positions(pattern: re.Pattern, text: str) -> np.ndarray:
     return np.fromiter((m.start() for m in pattern.finditer(text)), dtype=np.int64)
 
 
+def _match_sentences(pattern: re.Pattern, text: str, sent_of: np.ndarray) -> np.ndarray:
+    """``sent_of`` at the start of every match of ``pattern`` in ``text`` (a match never contains a sentence end or
+    \x00), without a Python object per match: every match is replaced by \x01 and each marker's sentence is the
+    number of sentence ends and separators before it — the matches hold none, so they are the original's."""
+    if "\x01" in text:  # a marker would be ambiguous
+        return sent_of[_positions(pattern, text)]
+    marked = np.frombuffer(pattern.sub("\x01", text).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    ends = _IS_TERMINATOR[marked] | (marked == 0)
+    return np.cumsum(ends)[marked == 1]
+
+
 def _cap(counts: np.ndarray, cap: int) -> np.ndarray:
     return np.log1p(np.minimum(counts, cap)).astype(np.float64)
+
+
+_SORT_ROW = {4: 512, 8: 256}  # longest rows numpy sorts with SIMD sorting networks, by key size in bytes
+
+
+def _sort_runs(key: np.ndarray) -> np.ndarray:
+    """The sorted keys (a new array) of keys that arrive in a few long runs ordered by answer (n-gram keys: answer in
+    the top bits, one run per n-gram order or per answer already).
+
+    Rows of a few hundred keys are sorted first (numpy sorts short rows with SIMD sorting networks, ~30× faster per
+    key than one long sort), then timsort (``kind="stable"``) merges the rows: it takes each sorted row as a run
+    and gallops past everything already in order, so only keys of answers that straddle two rows are moved.
+    Same result as ``np.sort`` — 3-4× faster on these keys (not on random ones)."""
+    width = _SORT_ROW.get(key.dtype.itemsize)
+    if width is None or len(key) <= width:
+        return np.sort(key, kind="stable")
+    m = len(key)
+    padded = np.empty(-(-m // width) * width, dtype=key.dtype)
+    padded[:m] = key
+    padded[m:] = np.iinfo(key.dtype).max  # padding sorts last (a real key equal to it is the same value)
+    padded.reshape(-1, width).sort(axis=1)
+    padded.sort(kind="stable")
+    return padded[:m]
 
 
 def _grouped_counts(doc: np.ndarray, column: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -251,8 +285,17 @@ def _grouped_counts(doc: np.ndarray, column: np.ndarray, bits: int) -> tuple[np.
     # moved and numpy's vectorised sort of 32-bit keys is ~3× faster than of 64-bit ones
     wide = (int(doc.max()) + 1) << bits > 2**32
     dtype = np.int64 if wide else np.uint32
-    key = (doc.astype(dtype) << dtype(bits)) | column.astype(dtype)
-    key.sort(kind="stable")
+    return _count_keys((doc.astype(dtype) << dtype(bits)) | column.astype(dtype), bits)
+
+
+def _count_keys(key: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Packed occurrences (answer in the top bits, column in the low ``bits``) → distinct (answer, column) pairs and
+    their counts, ordered by answer and column."""
+    if not len(key):
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty
+    dtype = key.dtype.type
+    key = _sort_runs(key)
     first = np.empty(len(key), dtype=bool)
     first[0] = True
     np.not_equal(key[1:], key[:-1], out=first[1:])
@@ -376,12 +419,15 @@ class AnswerFeatures:
     def __len__(self) -> int:
         return len(self.frame)
 
-    def take(self, rows) -> "AnswerFeatures":
+    def take(self, rows, *, text: bool = True) -> "AnswerFeatures":
+        """The features of ``rows``; ``text=False`` leaves the n-gram blocks out (``text`` empty) for callers that only
+        split the answers into sentences (the padding advisory), which need not copy them."""
         rows = np.asarray(rows)
         if rows.dtype == bool:
             rows = np.flatnonzero(rows)
         return AnswerFeatures(
-            frame=self.frame.iloc[rows].reset_index(drop=True), text={g: m[rows] for g, m in self.text.items()}, dense=self.dense[rows],
+            frame=self.frame.iloc[rows].reset_index(drop=True), text={g: m[rows] for g, m in self.text.items()} if text else {},
+            dense=self.dense[rows],
             stats=self.stats.iloc[rows].reset_index(drop=True), relevant_sentences=self.relevant_sentences[rows], key=self.key, tables=self.tables,
             sentences=self.sentences.take(rows, len(self)) if self.sentences is not None else None,
             sentence_tokens=self.sentence_tokens.take(rows, len(self)) if self.sentence_tokens is not None else None,
@@ -699,7 +745,8 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         n = len(frame)
         groups = tuple(self.feature_groups)
         row_of = {c: i for i, c in enumerate(tables.competencies)}
-        comp_row = np.fromiter((row_of.get(c, len(tables.competencies)) for c in comps), dtype=np.int64, count=n)
+        codes, values = pd.factorize(np.asarray(comps, dtype=object), use_na_sentinel=False)  # looked up once per competency
+        comp_row = np.fromiter((row_of.get(c, len(tables.competencies)) for c in values), dtype=np.int64, count=len(values))[codes]
         joined, points, separator, new_sentence, sent_of, n_sent = self._batch_text(frame["answer"].tolist())
         doc_of = np.cumsum(separator) - separator  # an answer's separator belongs to it
         sent_doc = doc_of[new_sentence]
@@ -710,7 +757,7 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         end = start + matcher.lengths[word]
         sent = sent_of[start]
         flags = tables.flags[word]
-        number_sent = sent_of[_positions(NUMBER, joined)]
+        number_sent = _match_sentences(NUMBER_SCAN, joined, sent_of)
         span_sent = sent_of[_positions(SITUATION_SPAN, joined)]
 
         def per_sentence(where: np.ndarray) -> np.ndarray:
@@ -759,14 +806,18 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         text: dict = {}
         sentence_tokens = None
         if any(g in groups for g in TEXT_GROUPS):
-            kept_points = points[relevant[sent_of] | separator]  # counted sentences, answers still \x00-terminated
+            keep = relevant[sent_of] | separator
+            whole = bool(keep.all())  # no blank sentence to drop: the text and its windows serve as they are
+            kept_points = points if whole else points[keep]  # counted sentences, answers still \x00-terminated
             if "words" in groups:
-                hashes, token_doc, token_start = self._tokens(kept_points, n, tables)
+                hashes, token_doc, token_start = self._tokens(kept_points, n, tables, *((joined, windows) if whole else ()))
                 text["words"] = _term_frequencies(*self._token_grams(hashes, token_doc), n, self.hash_bits)
                 if not self.relevance_filter:  # every sentence is read: its tokens serve the padding advisory too
                     sentence_tokens = _sentence_tokens(kept_points, hashes, token_start)
             if "chars" in groups:
-                text["chars"] = _term_frequencies(*self._char_grams(kept_points), n, self.hash_bits)
+                packed = self._char_keys(kept_points, n)
+                text["chars"] = (_term_frequencies(None, None, n, self.hash_bits, keys=packed) if packed is not None
+                                 else _term_frequencies(*self._char_grams(kept_points), n, self.hash_bits))
 
         stats = self._stats(frame, tables, points, separator, doc_of, content, sent_of, on_topic, comp_row, start, end, word, n)
         return {"text": text, "dense": np.hstack(dense), "stats": stats, "relevant": n_relevant, "sentence_tokens": sentence_tokens}
@@ -787,7 +838,7 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         shingle_doc, shingle = _shingles(points)
         total = np.bincount(shingle_doc, minlength=n)
         # distinct shingles per answer: one sort of (answer, top 40 bits of the hash) packed into 64 bits
-        key = np.sort((shingle_doc.astype(np.uint64) << np.uint64(40)) | (shingle >> np.uint64(24)))
+        key = _sort_runs((shingle_doc.astype(np.uint64) << np.uint64(40)) | (shingle >> np.uint64(24)))
         first = np.ones(len(key), dtype=bool)
         first[1:] = key[1:] != key[:-1]
         distinct = np.bincount((key[first] >> np.uint64(40)).astype(np.int64), minlength=n)
@@ -824,9 +875,11 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         net = np.clip(counts[0] + counts[3] - counts[1] - counts[2], -self.cap, self.cap).astype(np.float64)
         return np.column_stack([*(_cap(c, self.cap) for c in counts), net])
 
-    def _tokens(self, points: np.ndarray, n: int, tables: _Tables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Tokens of each answer's counted text: (hash, answer, start offset in ``points``), whitespace dropped."""
-        texts = points.tobytes().decode("utf-32-le", "surrogatepass").split("\x00")[:n]
+    def _tokens(self, points: np.ndarray, n: int, tables: _Tables, text: str | None = None,
+                windows: _Windows | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Tokens of each answer's counted text: (hash, answer, start offset in ``points``), whitespace dropped.
+        ``text`` and ``windows``, when given, are ``points`` decoded and ``_Windows(points)``."""
+        texts = (points.tobytes().decode("utf-32-le", "surrogatepass") if text is None else text).split("\x00")[:n]
         cut = raw_cutter(self.tokenizer, tables.user_words)
         tokens = [cut(t) for t in texts]
         lengths = np.fromiter(map(len, chain.from_iterable(tokens)), dtype=np.int64)
@@ -837,7 +890,7 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         start += doc  # each earlier answer's \x00
         if int(lengths.sum()) != len(points) - n:  # a tokenizer that dropped or changed characters
             raise RuntimeError(f"the {self.tokenizer} tokenizer did not return the text it was given; tokens must cover it exactly")
-        hashes = _Windows(points).hash(start, lengths)
+        hashes = (_Windows(points) if windows is None else windows).hash(start, lengths)
         blank = np.concatenate(([0], np.cumsum(_IS_SPACE[points])))
         real = (blank[start + lengths] - blank[start]) < lengths  # drop whitespace tokens
         return hashes[real], doc[real], start[real]
@@ -854,6 +907,30 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
             docs.append(doc[: len(hashes) - k + 1][same])
             columns.append(_column(key[same], self.hash_bits))
         return np.concatenate(docs), np.concatenate(columns)
+
+    def _char_keys(self, points: np.ndarray, n: int) -> np.ndarray | None:
+        """:meth:`_char_grams` packed into 32-bit (answer, column) keys as ``_count_keys`` reads them, hashed and packed
+        over whole shifted slices (fewer conversions and gathers); None when a piece's keys do not fit 32 bits."""
+        bits = self.hash_bits
+        if n << bits > 2**32:
+            return None
+        p = points[~_IS_SPACE[points]].astype(np.uint64)
+        upper = (p >= 65) & (p <= 90)
+        p[upper] += np.uint64(32)  # Latin letters lower-cased
+        separator = p == 0
+        doc_high = (np.cumsum(separator) - separator).astype(np.uint32) << np.uint32(bits)
+        parts = []
+        key, valid = p, ~separator
+        for k in range(1, self.char_ngram_max + 1):
+            if len(p) < k:
+                break
+            if k > 1:  # as in _char_grams
+                key = (key[:-1] << np.uint64(21)) | p[k - 1:]
+                valid = valid[:-1] & ~separator[k - 1:]
+            packed = ((key * _GOLDEN) >> np.uint64(64 - bits)).astype(np.uint32)  # _column of every position
+            packed |= doc_high[:len(packed)]
+            parts.append(packed[valid])
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.uint32)
 
     def _char_grams(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = points[~_IS_SPACE[points]].astype(np.uint64)
@@ -903,7 +980,9 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
             values[~self.seen_[group][tf.indices]] = 0.0
         out = sp.csr_matrix((values, tf.indices, tf.indptr), shape=tf.shape)
         if self.text_norm == "l2":
-            out = normalize(out, copy=False)  # in place; rows without entries stay empty
+            # scikit-learn's normalize(out, copy=False) without its argument checks (values are finite, float64, and
+            # ours): the same in-place kernel; rows without entries stay empty
+            inplace_csr_row_normalize_l2(out)
         return out
 
     def blocks(self, features: AnswerFeatures) -> dict:
@@ -1093,9 +1172,10 @@ def _unpack(key: int) -> str:
     return "".join(reversed(chars))
 
 
-def _term_frequencies(doc: np.ndarray, column: np.ndarray, n: int, bits: int) -> sp.csr_matrix:
-    """(answer, column) occurrences → CSR of sublinear term frequencies 1 + ln(count), columns sorted per row."""
-    docs, columns, counts = _grouped_counts(doc, column, bits)
+def _term_frequencies(doc: np.ndarray | None, column: np.ndarray | None, n: int, bits: int, *, keys: np.ndarray | None = None) -> sp.csr_matrix:
+    """(answer, column) occurrences — or the same packed as ``keys`` (see ``_count_keys``) — → CSR of sublinear term
+    frequencies 1 + ln(count), columns sorted per row."""
+    docs, columns, counts = _grouped_counts(doc, column, bits) if keys is None else _count_keys(keys, bits)
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(docs, minlength=n), out=indptr[1:])
     values = (1.0 + np.log(counts)).astype(np.float32)
@@ -1109,11 +1189,18 @@ def _shingles(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     doc_of = np.cumsum(separator) - separator
     if len(p) < _SHINGLE:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64)
-    seps = np.concatenate(([0], np.cumsum(separator)))
-    starts = np.arange(len(p) - _SHINGLE + 1)
-    valid = seps[starts + _SHINGLE] == seps[starts]
-    starts = starts[valid]
-    return doc_of[starts], _Windows(p).hash(starts, _SHINGLE)
+    m = len(p) - _SHINGLE + 1
+    valid = doc_of[_SHINGLE - 1:] == doc_of[:m]
+    valid &= ~separator[_SHINGLE - 1:]  # no separator inside the window (doc_of counts the one that ends an answer)
+    # Σ p[s+j]·B^j (mod 2**64) by Horner over whole shifted slices: the value _Windows(p).hash(s, _SHINGLE) gives,
+    # without the prefix sums and power tables
+    q = p.astype(np.uint64)
+    key = q[_SHINGLE - 1:].copy()
+    for j in range(_SHINGLE - 2, -1, -1):
+        key *= np.uint64(_BASE)
+        key += q[j:j + m]
+    starts = np.flatnonzero(valid)
+    return doc_of[starts], key[starts]
 
 
 def _overlap(answer_doc: np.ndarray, answer_shingle: np.ndarray, references: list | None, n: int) -> np.ndarray:

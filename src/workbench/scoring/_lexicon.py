@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["CUE_LISTS", "NEG_BEFORE", "NEG_AFTER", "NUMBER", "SITUATION_SPAN", "GENERIC_WORDS", "anchor_words", "domain_terms", "evidence_phrases", "rubric_texts"]
+__all__ = ["CUE_LISTS", "NEG_BEFORE", "NEG_AFTER", "NUMBER", "NUMBER_SCAN", "SITUATION_SPAN", "GENERIC_WORDS", "anchor_words", "domain_terms", "evidence_phrases", "rubric_texts"]
 
 # Verbs/adverbs that make "我…" / "我们…" a first-person action (我先核实, 我们主动联系 …)
 _ACTION_HEADS = ("先", "首先", "马上", "立即", "立刻", "主动", "及时", "就", "又", "还", "会", "把", "跟", "和", "向", "给", "对", "通过",
@@ -40,6 +40,12 @@ NEG_AFTER = ("反对", "行不通", "不可取", "不认同", "要不得", "不�
 
 # Quantities (3 笔, 两个百分点, 20%) and "在……期间/的时候" need patterns; neither crosses a sentence end.
 NUMBER = re.compile(r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千万]+)[ \t\u3000]*(?:%|％|个百分点|万元|亿元|元|万|笔|名|位|家|户|个|天|周|月|年|小时|分钟|倍|次|项|条|份|人)")
+# NUMBER's matches, found ~3× faster in a long text: a pattern that opens with one character class lets the regex
+# engine skip straight to the candidate characters (an alternation of classes makes it try every position); the
+# first character decides the branch, as in NUMBER (no numeral is a \d). The featurizer uses this one.
+_NUMERALS = "一二两三四五六七八九十百千万"
+NUMBER_SCAN = re.compile(NUMBER.pattern.replace(rf"(?:\d+(?:\.\d+)?|[{_NUMERALS}]+)",
+                                                rf"[\d{_NUMERALS}](?:(?<=\d)\d*(?:\.\d+)?|(?<=[{_NUMERALS}])[{_NUMERALS}]*)", 1))
 SITUATION_SPAN = re.compile(r"在[^\x00。！？!?；;\n]{0,8}(?:期间|的时候)")
 
 # Words too common to anchor a sentence to the job even when a competency's definition uses them.
