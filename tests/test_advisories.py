@@ -73,14 +73,14 @@ def test_a_model_saved_before_checks_padding_only_above_the_score_gate(fitted):
 
 
 def test_a_model_saved_with_one_sentence_percentile_per_key_reads_it(fitted):
-    """States written before the length bands hold ``sentence_low`` (one threshold per key, every length); they are
-    read as they were written: every sentence under it is unrelated."""
+    """States written before the weighed view hold only ``sentence_low`` (one threshold per key, every length) and
+    ``padding_max``; they are read as they were written: every sentence under it is unrelated."""
     scorer, data = fitted
     essay = "我平时喜欢周末去爬山，也喜欢看看纪录片。最近在学做饭，感觉挺有意思的。今天天气不错，适合出去走走。"
     padded = data.nlargest(60, "human").assign(answer=lambda d: d["answer"] + essay)[COLUMNS]
     state = scorer.advisory_state_
-    assert {"sentence_median", "sentence_length_edges", "sentence_ratio_low"} <= set(state)
-    old = {k: v for k, v in state.items() if k not in ("sentence_median", "sentence_length_edges", "sentence_ratio_low")}
+    assert {"sentence_low", "sentence_median", "sentence_length_edges", "sentence_ratio_low", "padding_weighed_max"} <= set(state)
+    old = {k: v for k, v in state.items() if k not in ("sentence_median", "sentence_length_edges", "sentence_ratio_low", "padding_weighed_max")}
     now = scorer.score(padded)
     flagged = {}
     for threshold in (0.0, 2.0):  # no sentence under 0, every sentence under 2 (cosines are at most 1)

@@ -24,21 +24,21 @@ off_topic           TF-IDF cosine to the centroid of the training answers rated 
                     percentile of that ratio over all training answers; or below 30 % of that median
                     while the model scores the answer above the bottom third of the training ratings (an essay on something
                     else picking up credit from stray n-grams; weak off-topic answers are left to their low score)
-padding             more of the answer's characters than ``max(0.1, 99.5th percentile of the well-rated training
-                    answers longer than their key's median)`` sit in sentences whose own similarity to that centroid
-                    is below the key's median sentence similarity × the 10th percentile of that ratio among the
-                    sentences of well-rated training answers of similar length (length quintiles, pooled over
-                    keys), each character weighed by how far below (1 − similarity ÷ threshold), each training
-                    sentence compared with the centroid of the *other* answers (leave-one-out, as a new answer's
-                    sentences are); checked for answers longer than their key's median, whatever the model
-                    scores them (a strong answer with paragraphs about something else appended, or an essay on
-                    something else that scores just under the gate yet above the question's middling answers)
+padding             answers longer than their key's median, whatever the model scores them, in either view of which
+                    sentences are unrelated to that centroid (each training sentence compared with the centroid of
+                    the *other* answers — leave-one-out, as a new answer's sentences are): *counted*, more of the
+                    characters than ``max(0.3, 99.5th percentile of the well-rated long training answers)`` in
+                    sentences below the 10th percentile of the key's well-rated sentences; *weighed*, more than
+                    ``max(0.1, that percentile)`` with each character of a sentence weighed by how far it falls below
+                    the key's median × the 10th percentile of that ratio among well-rated sentences of similar
+                    length (quintile bands, pooled over keys) — a strong answer with paragraphs about something else
+                    appended, or an essay on something else
 ==================  ==========================================================================================
 
 ``route`` is ``human`` when any flag fires, else ``machine``. The percentile thresholds fire on about 0.5 % of
 answers like the training answers each; the rate on genuine answers is reported by the scoring stage. Models saved
 before 2026-12-05 keep their rules: padding with ``sentence_typical`` (30 % of the median sentence similarity) or
-``sentence_low`` (one percentile per key, all lengths), or without ``padding_any_score`` checked only for answers
+without ``padding_weighed_max`` only the counted view, or without ``padding_any_score`` checked only for answers
 scored above the bottom third.
 """
 
@@ -72,11 +72,11 @@ _FAR_OFF_SENTENCE = 0.3  # models saved before 2026-12-05: under 30 % of the med
 # whichever percentile is used, and the 10th marks more of an appended essay than the 2nd does
 _FAR_SENTENCE_QUANTILE = 0.1
 _LENGTH_BANDS = (0.2, 0.4, 0.6, 0.8)  # quantiles of well-rated sentences' length: five bands
-# the least weighted share of unrelated text that can fire "padding" (a guard for training answers that have no
-# unrelated sentence at all; the 99.5th percentile is higher on both cohorts: 0.16 default). It was 0.3 while each
-# unrelated character counted fully: weighed by distance, 0.3 let a strong answer with four reviews appended
-# (weighted share 0.25) through where the percentile alone (0.16) caught every padded probe
-_PADDING_FLOOR = 0.1
+_PADDING_FLOOR = 0.3  # least share of characters in unrelated sentences (counted view) before "padding" can fire
+# the same for the weighed view (a guard for training answers with no unrelated sentence at all; the 99.5th
+# percentile is higher: 0.16 default, 0.20 smoke). Not 0.3: weighed by distance, a strong answer with four reviews
+# appended had 0.25, which the percentile alone caught
+_PADDING_WEIGHED_FLOOR = 0.1
 _MIN_HAN_SHARE = 0.5
 
 
@@ -317,11 +317,19 @@ def fit_padding(state: dict, featurizer, sentences, y, n: int, *, frame: pd.Data
     upper = upper_answer[sentences.answer]
     if not upper.any():  # no well-rated answer has a sentence: every sentence is the reference
         upper = np.ones(len(sim), dtype=bool)
-    # unrelated: less similar than the key's median × the 10th percentile of that ratio among well-rated sentences
-    # of similar length (pooled over keys; a percentile per key and length band would rest on a handful of
-    # sentences). One percentile over all lengths is set by short sentences, which share few words with any
-    # centroid: 78- and 92-character reviews at 0.04 passed as related where well-rated sentences that long sit
-    # far above the question's 10th percentile (0.037)
+    # Two views of "unrelated", each with its own limit; either one firing sends the answer to a person:
+    # 1. counted: sentences below the 10th percentile of the key's own well-rated sentences — strong where a key's
+    #    sentences are its own (small keys compared with a competency or the global centroid);
+    # 2. weighed: each sentence against the key's median × the 10th percentile of that ratio among well-rated
+    #    sentences of similar length (pooled over keys), each character weighed by how far below it is — one
+    #    percentile over all lengths is set by short sentences, which share few words with any centroid, so long
+    #    appended reviews at 0.04 passed as related where well-rated sentences that long sit far higher.
+    # Each limit is the 99.5th percentile of the well-rated long answers' shares; on the default cohort view 1 let
+    # one padded probe of 216 through (share 0.41, limit 0.43), view 2 none; on the smoke cohort view 2 let six
+    # through that view 1 caught.
+    low = np.full(len(state["keys"]), float(np.quantile(sim[upper], _FAR_SENTENCE_QUANTILE)) if len(sim) else 0.0)
+    quantiles = pd.Series(sim[upper]).groupby(key[upper]).quantile(_FAR_SENTENCE_QUANTILE)
+    low[quantiles.index.to_numpy(dtype=np.int64)] = quantiles.to_numpy()
     median = np.full(len(state["keys"]), float(np.median(sim[upper])) if len(sim) else 0.0)
     medians = pd.Series(sim[upper]).groupby(key[upper]).median()
     median[medians.index.to_numpy(dtype=np.int64)] = medians.to_numpy()
@@ -333,9 +341,10 @@ def fit_padding(state: dict, featurizer, sentences, y, n: int, *, frame: pd.Data
     for b in range(len(ratio_low)):
         if (upper & (band == b)).any():
             ratio_low[b] = float(np.quantile(ratio[upper & (band == b)], _FAR_SENTENCE_QUANTILE))
-    padding = {"sentence_median": median, "sentence_length_edges": edges, "sentence_ratio_low": ratio_low}
-    share = _share(_far_sentences(padding, sim, key, sentences.chars), sentences, n)
-    # the limit comes from the answers the advisory is checked on (longer than their key's median): a short answer
+    padding = {"sentence_low": low, "sentence_median": median, "sentence_length_edges": edges, "sentence_ratio_low": ratio_low}
+    counted = _share(_far_sentences(padding, sim, key), sentences, n)
+    weighed = _share(_far_weighed(padding, sim, key, sentences.chars), sentences, n)
+    # the limits come from the answers the advisory is checked on (longer than their key's median): a short answer
     # with one odd sentence out of three has a large share, and counting those raised the limit above what any long
     # well-rated answer reaches (0.72 instead of 0.32 on the smoke cohort: four appended reviews passed)
     total = np.bincount(sentences.answer, weights=sentences.chars, minlength=n)
@@ -344,23 +353,27 @@ def fit_padding(state: dict, featurizer, sentences, y, n: int, *, frame: pd.Data
     reference = upper_answer & (total > state["length_median"][answer_key])
     if not reference.any():
         reference = upper_answer
-    limit = max(_PADDING_FLOOR, float(np.quantile(share[reference], _QUANTILE_HIGH))) if reference.any() else 1.0
+
+    def limit(share, floor):
+        return max(floor, float(np.quantile(share[reference], _QUANTILE_HIGH))) if reference.any() else 1.0
+
     # any_score: checked whatever the model scores (models saved before 2026-12-05: only above the score gate)
-    return {**padding, "padding_max": limit, "padding_any_score": True}
+    return {**padding, "padding_max": limit(counted, _PADDING_FLOOR), "padding_weighed_max": limit(weighed, _PADDING_WEIGHED_FLOOR),
+            "padding_any_score": True}
 
 
-def _far_sentences(state: dict, sim: np.ndarray, key: np.ndarray, chars: np.ndarray) -> np.ndarray:
-    if "sentence_ratio_low" in state:
-        # how far below its threshold a sentence is, 0 (at or above it) … 1 (nothing in common with the centroid):
-        # a well-rated answer's odd sentence sits just under the threshold, an appended review far below it, so the
-        # share weighed this way separates them where a count of sentences under the threshold did not (a padded
-        # answer at 0.57 against a limit of 0.58 on the default cohort)
-        band = np.searchsorted(state["sentence_length_edges"], chars, side="right")
-        threshold = state["sentence_median"][key] * state["sentence_ratio_low"][band]
-        return np.clip(1.0 - sim / np.maximum(threshold, 1e-12), 0.0, 1.0) * (sim < threshold)
-    if "sentence_low" in state:  # models saved on 2026-12-05 before the length bands: one percentile per key
+def _far_sentences(state: dict, sim: np.ndarray, key: np.ndarray) -> np.ndarray:
+    if "sentence_low" in state:
         return sim < state["sentence_low"][key]
     return sim < _FAR_OFF_SENTENCE * state["sentence_typical"][key]  # models saved before 2026-12-05
+
+
+def _far_weighed(state: dict, sim: np.ndarray, key: np.ndarray, chars: np.ndarray) -> np.ndarray:
+    """How far below its length band's threshold each sentence is: 0 (at or above it) … 1 (nothing in common with
+    the centroid). A well-rated answer's odd sentence sits just under its threshold, an appended review far below."""
+    band = np.searchsorted(state["sentence_length_edges"], chars, side="right")
+    threshold = state["sentence_median"][key] * state["sentence_ratio_low"][band]
+    return np.clip(1.0 - sim / np.maximum(threshold, 1e-12), 0.0, 1.0) * (sim < threshold)
 
 
 def _share(far: np.ndarray, sentences, n: int) -> np.ndarray:
@@ -407,8 +420,12 @@ def apply_advisories(state: dict, stats: pd.DataFrame, frame: pd.DataFrame, word
             subset = features.take(candidates, text=False)  # sentence_features reads no n-gram block
             sentences = featurizer.sentence_features(subset)
             sim, skey = _padding_share(state, featurizer, sentences)
-            share = _share(_far_sentences(state, sim, skey, sentences.chars), sentences, len(candidates))
-            flags["padding"][candidates] = share > state["padding_max"]
+            share = _share(_far_sentences(state, sim, skey), sentences, len(candidates))
+            flagged = share > state["padding_max"]
+            if "padding_weighed_max" in state:  # models saved before the weighed view have only the counted one
+                weighed = _share(_far_weighed(state, sim, skey, sentences.chars), sentences, len(candidates))
+                flagged |= weighed > state["padding_weighed_max"]
+            flags["padding"][candidates] = flagged
     matrix = np.column_stack([flags[a] for a in ADVISORIES])
     # the codes string of each distinct combination of flags, built once
     combination = matrix.astype(np.int64) @ (1 << np.arange(len(ADVISORIES), dtype=np.int64))
