@@ -222,10 +222,11 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         self.pipeline_ = Pipeline([("features", featurizer), ("model", regressor)])
         # the training answers' mean feature vector: the background of exact (interventional) SHAP values
         self.feature_means_ = sp.csr_matrix(matrix.mean(axis=0))
-        self.advisory_state_ = fit_advisories(features.stats, features.frame, featurizer.text_block(features, _topic_group(featurizer), whole=True), y)
+        topic = featurizer.text_block(features, _topic_group(featurizer), whole=True)  # weighed once: both advisory fits read it
+        self.advisory_state_ = fit_advisories(features.stats, features.frame, topic, y)
         if _topic_group(featurizer) == "words":
             self.advisory_state_.update(fit_padding(self.advisory_state_, featurizer, featurizer.sentence_features(features), y, len(features),
-                                                    frame=features.frame, words=featurizer.text_block(features, "words", whole=True)))
+                                                    frame=features.frame, words=topic))
         self.n_features_in_ = features.frame.shape[1]
         self.feature_names_in_ = np.array(list(features.frame.columns), dtype=object)
         train_scores = np.clip(regressor.predict(matrix), self.y_min_, self.y_max_)
