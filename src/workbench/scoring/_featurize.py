@@ -974,10 +974,29 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
         Unseen n-grams keep their entries (as explicit zeros in the model's view), so the matrix's structure is
         the same in both views and in :meth:`ngram_occurrences`."""
         check_is_fitted(self, "idf_")
-        n = tf.shape[0]
-        values = tf.data.astype(np.float64) * self.idf_[group][tf.indices]
+        values = self._idf_weighted(tf, group)
         if not whole and self.ignores_unseen():
             values[~self.seen_[group][tf.indices]] = 0.0
+        return self._normalised(values, tf)
+
+    def weigh_views(self, tf: sp.csr_matrix, group: str) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """(the model's view, the whole view) of one block, from one IDF look-up: the same matrices as
+        ``weigh(tf, group)`` and ``weigh(tf, group, whole=True)`` (the look-up dominates a batch's weighing)."""
+        check_is_fitted(self, "idf_")
+        whole = self._idf_weighted(tf, group)
+        if not self.ignores_unseen():
+            out = self._normalised(whole, tf)
+            return out, out
+        model = whole.copy()
+        model[~self.seen_[group][tf.indices]] = 0.0
+        return self._normalised(model, tf), self._normalised(whole, tf)
+
+    def _idf_weighted(self, tf: sp.csr_matrix, group: str) -> np.ndarray:
+        values = self.idf_[group].take(tf.indices)  # float64; × the term frequencies in place (same products)
+        values *= tf.data
+        return values
+
+    def _normalised(self, values: np.ndarray, tf: sp.csr_matrix) -> sp.csr_matrix:
         out = sp.csr_matrix((values, tf.indices, tf.indptr), shape=tf.shape)
         if self.text_norm == "l2":
             # scikit-learn's normalize(out, copy=False) without its argument checks (values are finite, float64, and
@@ -988,10 +1007,23 @@ class AnswerFeaturizer(TransformerMixin, BaseEstimator):
     def blocks(self, features: AnswerFeatures) -> dict:
         """The column blocks of :meth:`transform` before they are stacked: each text group's weighted n-grams
         (CSR) and ``"dense"``, the standardised hand-built features (ndarray)."""
+        return self.blocks_and_whole(features, None)[0]
+
+    def blocks_and_whole(self, features: AnswerFeatures, group: str | None) -> tuple[dict, sp.csr_matrix | None]:
+        """:meth:`blocks`, and ``group``'s whole view (every n-gram: the advisories' view) weighed from the same
+        IDF look-up as its block in the model's view (None when ``group`` is None or not featurized)."""
         check_is_fitted(self, "idf_")
-        out: dict = {g: self.text_block(features, g) for g in TEXT_GROUPS if g in features.text}
+        out: dict = {}
+        whole = None
+        for g in TEXT_GROUPS:
+            if g not in features.text:
+                continue
+            if g == group:
+                out[g], whole = self.weigh_views(features.text[g], g)
+            else:
+                out[g] = self.text_block(features, g)
         out["dense"] = (features.dense - self.dense_mean_) / self.dense_scale_
-        return out
+        return out, whole
 
     @staticmethod
     def stack(blocks: dict):

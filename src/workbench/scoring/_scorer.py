@@ -281,12 +281,12 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         features = self._features_for_predict(X)
         return self._advise(features, self._predict_features(features))
 
-    def _advise(self, features: AnswerFeatures, scores: np.ndarray, blocks: dict | None = None) -> pd.DataFrame:
+    def _advise(self, features: AnswerFeatures, scores: np.ndarray, topic=None) -> pd.DataFrame:
+        """``topic``: the topic group's whole view when the caller has weighed it already."""
         featurizer = self.pipeline_.named_steps["features"]
-        group = _topic_group(featurizer)
-        # the advisories read every n-gram: the model's view may leave out those no training answer contained
-        reuse = blocks is not None and group in blocks and not featurizer.ignores_unseen()
-        topic = blocks[group] if reuse else featurizer.text_block(features, group, whole=True)
+        if topic is None:
+            # the advisories read every n-gram: the model's view may leave out those no training answer contained
+            topic = featurizer.text_block(features, _topic_group(featurizer), whole=True)
         return apply_advisories(self.advisory_state_, features.stats, features.frame, topic, scores, featurizer=featurizer, features=features)
 
     def score(self, X) -> pd.DataFrame:
@@ -296,9 +296,11 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self, "pipeline_")
         features = self._features_for_predict(X)
-        blocks = self.pipeline_.named_steps["features"].blocks(features)  # weighted once, for the model and the advisories
+        featurizer = self.pipeline_.named_steps["features"]
+        # weighed once, for the model and the advisories (which read the topic group's whole view)
+        blocks, topic = featurizer.blocks_and_whole(features, _topic_group(featurizer))
         scores = self._predict_features(features, blocks)
-        out = self._advise(features, scores, blocks)
+        out = self._advise(features, scores, topic)
         out.insert(0, "rating", self.rating_of(scores))
         out.insert(0, "score", scores)
         return out
