@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,6 +29,7 @@ from scipy.sparse.linalg import LinearOperator, lsqr
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 __all__ = ["SparseRidge", "DEFAULT_ALPHAS", "ridge_path"]
 
@@ -37,6 +39,13 @@ _MAX_EXTENSIONS = 3  # grid steps added beyond each edge before giving up (the c
 
 def _threads() -> int:
     return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)))
+
+
+@contextmanager
+def _solver_threads():
+    """The pool that splits each sparse product, with BLAS on one thread while it runs (see the module docstring)."""
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(_threads()) as pool:
+        yield pool
 
 
 class _CentredDesign:
@@ -129,7 +138,7 @@ class SparseRidge(RegressorMixin, BaseEstimator):
         if X.shape[0] != len(y):
             raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)} values")
         compact, used = _compact(X)  # hashing leaves most columns empty: solve only on the used ones
-        with ThreadPoolExecutor(_threads()) as pool:
+        with _solver_threads() as pool:
             if self.alpha == "auto":
                 alpha, start, results = self._choose_alpha(compact, y, groups, pool)
             else:
@@ -224,7 +233,7 @@ def ridge_path(X, y, alphas, *, tol: float = 1e-3):
     y = np.asarray(y, dtype=np.float64)
     compact, used = _compact(X)
     out, start = [], None
-    with ThreadPoolExecutor(_threads()) as pool:
+    with _solver_threads() as pool:
         design = _CentredDesign(compact, pool, _threads())
         for alpha in sorted((float(a) for a in alphas), reverse=True):
             coef, intercept, its = SparseRidge._solve(design, y, alpha, start, tol)
