@@ -11,7 +11,9 @@ optimisation (centred least squares with an L2 penalty, solved by LSQR as ``Ridg
 * and, with ``alpha="auto"``, chooses the penalty by K-fold cross-validation (grouped when ``groups`` are given,
   e.g. by candidate) over a grid that is extended when the best value lies on its edge; each fold walks the
   grid from the strongest penalty down, starting every solve from the previous solution, and the final fit
-  starts from the folds' average solution.
+  starts from the folds' average solution. A warm-started solve runs LSQR undamped on the stacked system
+  [X; √α·I] x ≈ [y; 0]: LSQR's own damping with a start x0 would penalise ||x − x0|| instead of ||x|| (until
+  2026-12-05 it did, so the final model was shrunk toward the folds' average rather than toward zero).
 
 The fitted model is plain: ``predict(X) = X @ coef_ + intercept_`` with ``coef_`` over all input columns, so
 explanations (SHAP values of a linear model) and persistence need nothing special.
@@ -73,6 +75,19 @@ class _CentredDesign:
 
     def operator(self) -> LinearOperator:
         return LinearOperator(self.shape, matvec=self.matvec, rmatvec=self.rmatvec, dtype=np.float64)
+
+
+def _stacked(design: _CentredDesign, root_alpha: float) -> LinearOperator:
+    """[X − 1·μᵀ; √α·I] as a linear operator: ridge as an undamped least-squares problem."""
+    n, p = design.shape
+
+    def matvec(v: np.ndarray) -> np.ndarray:
+        return np.concatenate([design.matvec(v), root_alpha * v])
+
+    def rmatvec(u: np.ndarray) -> np.ndarray:
+        return design.rmatvec(u[:n]) + root_alpha * u[n:]
+
+    return LinearOperator((n + p, p), matvec=matvec, rmatvec=rmatvec, dtype=np.float64)
 
 
 def _compact(X: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -161,8 +176,14 @@ class SparseRidge(RegressorMixin, BaseEstimator):
     @staticmethod
     def _solve(design, y, alpha, start, tol):
         mean_y = float(y.mean()) if len(y) else 0.0
-        x0 = None if start is None else np.asarray(start, dtype=np.float64)
-        out = lsqr(design.operator(), y - mean_y, damp=float(np.sqrt(alpha)), atol=tol, btol=tol, iter_lim=10 * design.shape[0] + 100, x0=x0)
+        iter_lim = 10 * design.shape[0] + 100
+        if start is None:
+            out = lsqr(design.operator(), y - mean_y, damp=float(np.sqrt(alpha)), atol=tol, btol=tol, iter_lim=iter_lim)
+        else:
+            # lsqr's damp with an x0 penalises ||x − x0||, not ||x|| (scipy documents min ||Ax − b||² + d²||x − x0||²):
+            # a warm start must solve the stacked system [X; √α·I] x ≈ [y; 0] undamped, which is the ridge problem
+            out = lsqr(_stacked(design, float(np.sqrt(alpha))), np.concatenate([y - mean_y, np.zeros(design.shape[1])]),
+                       atol=tol, btol=tol, iter_lim=iter_lim, x0=np.asarray(start, dtype=np.float64))
         coef = out[0]
         return coef, mean_y - float(design.mean @ coef), int(out[2])
 
