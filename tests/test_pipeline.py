@@ -272,3 +272,21 @@ def test_plain_papermill_from_another_directory(tmp_path):
     assert nb.metadata["papermill"]["parameters"]["cohort_candidates"] == 60
     adhoc = list((tmp_path / "reports" / "adhoc").glob("*/stages/00_intake.json"))
     assert len(adhoc) == 1
+
+
+def test_unseen_phrasing_is_also_reported_with_cuts_re_equated_on_the_new_population(smoke_run):
+    """The equated table keeps the machine scores (r, SMD, n) and only moves the rating cuts to phrasing B's own
+    score quantiles, so its machine ratings follow the human rating shares of the training population."""
+    import numpy as np
+    import pandas as pd
+
+    art = smoke_run.run_dir / "artifacts" / "03_scoring"
+    plain = pd.read_csv(art / "acceptance_unseen_phrasing_by_dimension.csv").set_index("dimension")
+    equated = pd.read_csv(art / "acceptance_unseen_phrasing_equated_by_dimension.csv").set_index("dimension")
+    for column in ("n", "human_mean", "machine_mean", "r", "smd"):
+        assert np.allclose(plain[column], equated[column], equal_nan=True), column
+    assert not np.allclose(plain["qwk"], equated["qwk"])  # the cuts moved
+    metrics = json.loads((smoke_run.run_dir / "metrics.json").read_text(encoding="utf-8"))["03_scoring"]
+    assert "unseen_phrasing_equated.qwk[all]" in metrics
+    html = (smoke_run.run_dir / "html" / "03_scoring.html").read_text(encoding="utf-8")
+    assert "重新等值" in html

@@ -32,6 +32,7 @@ from ..i18n import label, t
 from ..pipeline import StageContext
 from ..reports import Report, setup_matplotlib
 from ..scoring import GATES, OVERALL, AnswerScorer, acceptance_table, cross_validate, render_acceptance, save_scorer
+from ..scoring._crossval import equipercentile_cuts
 from ..scoring._data import DEMOGRAPHICS, answer_dataset, dimension_scores
 from ._base import StageDef, StageParams, param
 
@@ -298,6 +299,12 @@ def _other_regimes(scorer: AnswerScorer, chosen: dict, features, data: pd.DataFr
         scored_b = data[in_b].reset_index(drop=True).assign(machine=b_scores["score"].to_numpy(), machine_rating=b_scores["rating"].to_numpy())
         regimes["unseen_phrasing"] = _acceptance(scored_b, dictionary, demographics)
         regimes["unseen_phrasing"]["advisory_rate"] = float((b_scores["route"] == "human").mean())
+        # the same B scores with rating cuts re-equated on B's own (unlabelled) score distribution: random-groups
+        # equipercentile equating, valid here because phrasing is assigned to candidates at random; it shows how much
+        # of the B gap is a squeezed scale rather than a wrong ranking (continuous scores, r and SMD are unchanged)
+        equated = equipercentile_cuts(b_scores["score"].to_numpy(), singles[in_a], (1, 5))
+        b_equated = scored_b.assign(machine_rating=(np.searchsorted(equated, scored_b["machine"].to_numpy(), side="left") + 1).astype(int))
+        regimes["unseen_phrasing_equated"] = _acceptance(b_equated, dictionary, demographics)
         timings["unseen_phrasing"] = round(time.perf_counter() - clock, 2)
     return regimes, timings
 
@@ -382,7 +389,7 @@ def report(result: Result, lang: str = "zh") -> Report:
                relevance=t("report.yes" if cfg["relevance_filter"] else "report.no", lang), sha=result.card["sha256"][:16]))
     if len(result.excluded_questions):
         rep.note(t("s03.excluded_questions", lang, n=len(result.excluded_questions)), "warn")
-    for name in ("unseen_answers", "unseen_questions", "unseen_phrasing"):
+    for name in ("unseen_answers", "unseen_questions", "unseen_phrasing", "unseen_phrasing_equated"):
         if name not in result.regimes:
             if name == "unseen_phrasing":
                 rep.heading(t("s03.h.unseen_phrasing", lang)).note(t("s03.no_phrasing", lang), "muted")
