@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Beside", "BesideError", "can_fork"]
+__all__ = ["Beside", "BesideError", "can_fork", "usable_cpus"]
 
 
 class BesideError(RuntimeError):
@@ -31,6 +31,7 @@ def can_fork() -> bool:
 
 
 def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the platform has one)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .._beside import usable_cpus
 from .._hashing import sha256_file
 from .._paths import PROJECT_ROOT, REPORTS_DIR
 from ..errors import ConfigurationError, StageFailed
@@ -91,8 +92,7 @@ def _artifact_summary(run_dir: Path, stage) -> list[str]:
 def default_jobs() -> int:
     """Stages run at once by default: the usable cores, at most 2 (after 03, the longest independent chains are
     04→05 and 06, 07)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(2, cores))
+    return max(1, min(2, usable_cpus()))
 
 
 def run_pipeline(

@@ -248,12 +248,22 @@ def _similarity(state: dict, key: np.ndarray, words: sp.csr_matrix) -> np.ndarra
     return similarity
 
 
-def _padding_share(state: dict, featurizer, sentences) -> np.ndarray:
-    """Per sentence: is it far from its answer's centroid? → per answer: the share of characters in such sentences."""
-    index = {k: i for i, k in enumerate(state["keys"])}
-    key = _resolve_keys(sentences.frame, index)
-    sim = _similarity(state, key, featurizer.weigh(sentences.words, "words", whole=True))
-    return sim, key
+def _sentence_similarity(state: dict, featurizer, sentences) -> tuple[np.ndarray, np.ndarray, sp.csr_matrix]:
+    """Per sentence: its similarity to its answer's centroid, the centroid's key, and the sentence's weighed words
+    (every n-gram counts, as for whole answers)."""
+    weighted = featurizer.weigh(sentences.words, "words", whole=True)
+    key = _resolve_keys(sentences.frame, {k: i for i, k in enumerate(state["keys"])})
+    return _similarity(state, key, weighted), key, weighted
+
+
+def _per_key(values: np.ndarray, key: np.ndarray, n_keys: int, q: float | None) -> np.ndarray:
+    """The ``q`` quantile (None: the median) of ``values`` per key; keys without values get it over all values."""
+    overall = (np.median(values) if q is None else np.quantile(values, q)) if len(values) else 0.0
+    out = np.full(n_keys, float(overall))
+    groups = pd.Series(values).groupby(key)
+    per = groups.median() if q is None else groups.quantile(q)
+    out[per.index.to_numpy(dtype=np.int64)] = per.to_numpy()
+    return out
 
 
 def _lookup(matrix: sp.csr_matrix, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
@@ -308,10 +318,8 @@ def fit_padding(state: dict, featurizer, sentences, y, n: int, *, frame: pd.Data
     sentence of an answer that is part of its key's centroid is compared with the centroid of the other answers
     (leave-one-out), as a new answer's sentences are: a question with few answers then gets thresholds of its own
     without its answers' sentences looking closer to its centroid than a new answer's would."""
-    weighted = featurizer.weigh(sentences.words, "words", whole=True)
-    index = {k: i for i, k in enumerate(state["keys"])}
-    key = _resolve_keys(sentences.frame, index)
-    sim = _sentence_loo(state, _similarity(state, key, weighted), key, weighted, sentences, frame, words, y)
+    sim, key, weighted = _sentence_similarity(state, featurizer, sentences)
+    sim = _sentence_loo(state, sim, key, weighted, sentences, frame, words, y)
     y = np.asarray(y, dtype=float)
     upper_answer = y >= np.nanmedian(y)
     upper = upper_answer[sentences.answer]
@@ -327,13 +335,8 @@ def fit_padding(state: dict, featurizer, sentences, y, n: int, *, frame: pd.Data
     # Each limit is the 99.5th percentile of the well-rated long answers' shares; on the default cohort view 1 let
     # one padded probe of 216 through (share 0.41, limit 0.43), view 2 none; on the smoke cohort view 2 let six
     # through that view 1 caught.
-    low = np.full(len(state["keys"]), float(np.quantile(sim[upper], _FAR_SENTENCE_QUANTILE)) if len(sim) else 0.0)
-    quantiles = pd.Series(sim[upper]).groupby(key[upper]).quantile(_FAR_SENTENCE_QUANTILE)
-    low[quantiles.index.to_numpy(dtype=np.int64)] = quantiles.to_numpy()
-    median = np.full(len(state["keys"]), float(np.median(sim[upper])) if len(sim) else 0.0)
-    medians = pd.Series(sim[upper]).groupby(key[upper]).median()
-    median[medians.index.to_numpy(dtype=np.int64)] = medians.to_numpy()
-    median = np.maximum(median, 1e-6)
+    low = _per_key(sim[upper], key[upper], len(state["keys"]), _FAR_SENTENCE_QUANTILE)
+    median = np.maximum(_per_key(sim[upper], key[upper], len(state["keys"]), None), 1e-6)
     edges = np.quantile(sentences.chars[upper], _LENGTH_BANDS) if len(sim) else np.zeros(len(_LENGTH_BANDS))
     band = np.searchsorted(edges, sentences.chars, side="right")
     ratio = sim / median[key]
@@ -419,7 +422,7 @@ def apply_advisories(state: dict, stats: pd.DataFrame, frame: pd.DataFrame, word
         if len(candidates):
             subset = features.take(candidates, text=False)  # sentence_features reads no n-gram block
             sentences = featurizer.sentence_features(subset)
-            sim, skey = _padding_share(state, featurizer, sentences)
+            sim, skey, _ = _sentence_similarity(state, featurizer, sentences)
             share = _share(_far_sentences(state, sim, skey), sentences, len(candidates))
             flagged = share > state["padding_max"]
             if "padding_weighed_max" in state:  # models saved before the weighed view have only the counted one

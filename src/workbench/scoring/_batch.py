@@ -60,6 +60,7 @@ from .._hashing import sha256_bytes, sha256_file
 from .._text import is_blank as _missing  # the contracts' blank: whitespace, zero-width and other invisible characters
 from .._tabular import SafeCsvWriter
 from ..errors import ConfigurationError, DataError, IntakeError, IntegrityError
+from ._crossval import ratings_from_cuts
 from ._persist import card_path_for, load_scorer
 
 __all__ = ["ScoreSummary", "score_file", "MAX_ANSWER_CHARS", "QUARANTINE_REASONS"]
@@ -133,7 +134,7 @@ def _rating_rule(scorer):
     cuts, scale = getattr(scorer, "rating_cuts_", None), getattr(scorer, "rating_scale_", None)
     if cuts is not None and scale is not None:  # AnswerScorer.predict_rating: equipercentile cuts of the scores
         cuts, low = np.asarray(cuts), int(scale[0])
-        return lambda frame, scores: (np.searchsorted(cuts, scores, side="left") + low).astype(np.int64)
+        return lambda frame, scores: ratings_from_cuts(scores, cuts, low)
     if hasattr(scorer, "predict_rating"):
         try:
             scorer.predict_rating(pd.DataFrame({"answer": ["。"], "competency": [""]}))

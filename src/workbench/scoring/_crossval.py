@@ -22,7 +22,7 @@ from ._advisories import apply_advisories, fit_advisories, fit_padding
 from ._featurize import AnswerFeatures
 from ._ridge import ridge_path
 
-__all__ = ["CrossValidation", "cross_validate", "equipercentile_cuts"]
+__all__ = ["CrossValidation", "cross_validate", "equipercentile_cuts", "ratings_from_cuts"]
 
 _MAX_EXTENSIONS = 3
 
@@ -34,6 +34,12 @@ def equipercentile_cuts(train_scores, single_ratings, rating_scale: tuple[int, i
     humans = humans[np.isfinite(humans)]
     shares = [float((humans <= k).mean()) for k in range(lo, hi)]
     return np.quantile(train_scores, shares) if len(shares) else np.array([])
+
+
+def ratings_from_cuts(scores, cuts, lowest: int) -> np.ndarray:
+    """Integer ratings of continuous scores: ``lowest`` plus the number of cuts below each score (a score on a cut
+    takes the lower rating)."""
+    return (np.searchsorted(cuts, np.asarray(scores), side="left") + lowest).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -177,7 +183,7 @@ def cross_validate(scorer, features: AnswerFeatures, y, *, groups, group_name: s
         cuts = equipercentile_cuts(np.clip(fold_state[f]["train_pred"][alpha], lo, hi), singles[train], rating_scale)
         scores.loc[test, "fold"] = f
         scores.loc[test, "machine"] = pte
-        scores.loc[test, "machine_rating"] = (np.searchsorted(cuts, pte, side="left") + rating_scale[0]).astype(int)
+        scores.loc[test, "machine_rating"] = ratings_from_cuts(pte, cuts, rating_scale[0])
         scores.loc[test, "alpha"] = alpha
         if fold_state[f]["advice"] is not None:
             state, stats, frame, block, fold_featurizer, fte = fold_state[f]["advice"]

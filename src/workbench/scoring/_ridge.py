@@ -21,7 +21,6 @@ explanations (SHAP values of a linear model) and persistence need nothing specia
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -33,6 +32,8 @@ from sklearn.model_selection import GroupKFold, KFold
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from .._beside import usable_cpus
+
 __all__ = ["SparseRidge", "DEFAULT_ALPHAS", "ridge_path"]
 
 DEFAULT_ALPHAS = (0.3, 1.0, 3.0, 10.0, 30.0)
@@ -40,7 +41,7 @@ _MAX_EXTENSIONS = 3  # grid steps added beyond each edge before giving up (the c
 
 
 def _threads() -> int:
-    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)))
+    return max(1, min(4, usable_cpus()))
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ._advisories import apply_advisories, fit_advisories, fit_padding
+from ._crossval import ratings_from_cuts
 from ._featurize import FEATURE_GROUPS, UNSEEN_NGRAMS, AnswerFeatures, AnswerFeaturizer
 from ._ridge import DEFAULT_ALPHAS, SparseRidge
 from ._tokenize import BACKENDS
@@ -273,7 +274,7 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
 
     def rating_of(self, scores) -> np.ndarray:
         check_is_fitted(self, "rating_cuts_")
-        return (np.searchsorted(self.rating_cuts_, np.asarray(scores), side="left") + self.rating_scale_[0]).astype(int)
+        return ratings_from_cuts(scores, self.rating_cuts_, self.rating_scale_[0])
 
     def advise(self, X) -> pd.DataFrame:
         """Advisory flags per answer: ``advisories`` (codes joined by ";"), ``route`` (machine | human), similarity."""

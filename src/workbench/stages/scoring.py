@@ -32,7 +32,7 @@ from ..i18n import label, t
 from ..pipeline import StageContext
 from ..reports import Report, setup_matplotlib
 from ..scoring import GATES, OVERALL, AnswerScorer, acceptance_table, cross_validate, render_acceptance, save_scorer
-from ..scoring._crossval import equipercentile_cuts
+from ..scoring._crossval import equipercentile_cuts, ratings_from_cuts
 from ..scoring._data import DEMOGRAPHICS, answer_dataset, dimension_scores
 from ._base import StageDef, StageParams, param
 
@@ -303,7 +303,7 @@ def _other_regimes(scorer: AnswerScorer, chosen: dict, features, data: pd.DataFr
         # equipercentile equating, valid here because phrasing is assigned to candidates at random; it shows how much
         # of the B gap is a squeezed scale rather than a wrong ranking (continuous scores, r and SMD are unchanged)
         equated = equipercentile_cuts(b_scores["score"].to_numpy(), singles[in_a], (1, 5))
-        b_equated = scored_b.assign(machine_rating=(np.searchsorted(equated, scored_b["machine"].to_numpy(), side="left") + 1).astype(int))
+        b_equated = scored_b.assign(machine_rating=ratings_from_cuts(scored_b["machine"], equated, 1))
         regimes["unseen_phrasing_equated"] = _acceptance(b_equated, dictionary, demographics)
         timings["unseen_phrasing"] = round(time.perf_counter() - clock, 2)
     return regimes, timings
