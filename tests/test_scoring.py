@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import cohen_kappa_score
 
-from workbench.errors import IntegrityError
+from workbench.errors import DataError, IntegrityError
 from workbench.intake import resolve_sources, run_intake
 from workbench.scoring import AnswerScorer, acceptance_table, load_scorer, qwk, save_scorer, tokenize_jieba, tokenize_rjieba
 from workbench.scoring import answer_dataset
@@ -72,6 +72,12 @@ def test_invalid_input_says_what_to_do(scorer):
         scorer.predict("单个字符串")
     with pytest.raises(TypeError, match="must be text"):
         scorer.predict([1, 2])
+    # a lone surrogate (a JSON "\\ud800" escape, bytes decoded as surrogateescape): named, not a crash in a tokenizer
+    with pytest.raises(DataError, match=r"answer must be valid Unicode.*rows \[1\] \(row 1: U\+D800 at character 2\)"):
+        scorer.score(["我先核实", "我先\ud800核实"])
+    question = pd.DataFrame({"answer": ["我先核实"], "question_text": pd.Series(["请\udcb0举例"], dtype=object)})
+    with pytest.raises(DataError, match="question_text must be valid Unicode"):
+        scorer.score(question)
     with pytest.raises(ValueError, match="one rating per answer"):
         AnswerScorer().fit(["a"] * 20, [1, 2])
     with pytest.raises(ValueError, match="tokenizer must be one of"):

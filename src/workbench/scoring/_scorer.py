@@ -13,6 +13,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from ..errors import DataError
 from ._advisories import apply_advisories, fit_advisories, fit_padding
 from ._crossval import ratings_from_cuts
 from ._featurize import FEATURE_GROUPS, UNSEEN_NGRAMS, AnswerFeatures, AnswerFeaturizer
@@ -41,20 +42,36 @@ def as_answer_frame(X) -> pd.DataFrame:
     elif isinstance(X, (str, bytes)):
         raise TypeError("X must be a sequence of answers, not a single string; wrap it in a list: scorer.predict([text])")
     elif isinstance(X, (Sequence, np.ndarray, pd.Series)):
-        frame = pd.DataFrame({"answer": list(X)})
+        frame = pd.DataFrame({"answer": pd.Series(list(X), dtype=object)})  # checked below (Arrow strings would refuse a lone surrogate)
     else:
         raise TypeError(f"X must be a DataFrame with an 'answer' column or a sequence of strings, got {type(X).__name__}")
     answers = frame["answer"].tolist()  # a list iterates far faster than the column
     bad = [i for i, v in enumerate(answers) if not (isinstance(v, str) or v is None or (isinstance(v, float) and np.isnan(v)))]
     if bad:
         raise TypeError(f"answers must be text; rows {bad[:5]} hold {type(frame['answer'].iloc[bad[0]]).__name__} values")
-    frame["answer"] = [v if isinstance(v, str) else "" for v in answers]
+    frame["answer"] = _valid_unicode([v if isinstance(v, str) else "" for v in answers], "answer")
     if "competency" not in frame.columns:
         frame["competency"] = ""
     frame["competency"] = frame["competency"].fillna("").astype(str)
     if "question_text" in frame.columns:
-        frame["question_text"] = [v if isinstance(v, str) else "" for v in frame["question_text"].tolist()]
+        frame["question_text"] = _valid_unicode([v if isinstance(v, str) else "" for v in frame["question_text"].tolist()], "question_text")
     return frame.reset_index(drop=True)
+
+
+def _valid_unicode(texts: list[str], column: str) -> list[str]:
+    """``texts`` if every one is valid Unicode; else a DataError naming the rows that hold lone surrogates (what a JSON
+    ``"\\ud800"`` escape or a decode with ``errors="surrogateescape"`` leaves): no tokenizer or file format takes them."""
+    try:
+        "".join(texts).encode("utf-8")  # one C-level pass; fails on any surrogate code point
+    except UnicodeEncodeError:
+        bad = [i for i, t in enumerate(texts) if any(0xD800 <= ord(c) <= 0xDFFF for c in t)]
+        at = next(k for k, c in enumerate(texts[bad[0]]) if 0xD800 <= ord(c) <= 0xDFFF)
+        raise DataError(
+            f"{column} must be valid Unicode text: {len(bad)} row(s) hold lone surrogates, rows {bad[:5]} (row {bad[0]}: "
+            f"U+{ord(texts[bad[0]][at]):04X} at character {at}), usually bytes decoded with the wrong encoding; decode the source "
+            f"with its real encoding (GBK, GB18030 …) or replace them: text.encode('utf-8', 'replace').decode('utf-8')"
+        ) from None
+    return texts
 
 
 class AnswerScorer(RegressorMixin, BaseEstimator):
