@@ -84,6 +84,22 @@ def test_invalid_input_says_what_to_do(scorer):
         AnswerScorer(tokenizer="spacy").fit(["我先核实了身份"] * 20, np.arange(20) % 5 + 1)
 
 
+def test_answers_rated_once_do_not_shift_the_rating_cuts(split):
+    """Single ratings as (answers × raters) with a rater missing on some answers: the missing ones are skipped, as
+    cross-validation skips them, instead of counting as "above every rating" and moving every cut down."""
+    train, _ = split
+    part = train.head(400)
+    second = part["human2"].to_numpy(float)
+    second[::3] = np.nan  # a third of the answers rated once
+    singles = np.column_stack([part["human1"].to_numpy(float), second])
+    with_gaps = AnswerScorer(alpha=3.0).fit(part[["answer", "competency"]], part["human"], rating_scale=(1, 5), single_ratings=singles)
+    present = singles[np.isfinite(singles)]
+    complete = AnswerScorer(alpha=3.0).fit(part[["answer", "competency"]], part["human"], rating_scale=(1, 5), single_ratings=present)
+    np.testing.assert_array_equal(with_gaps.rating_cuts_, complete.rating_cuts_)
+    shares = [(present <= k).mean() for k in range(1, 5)]
+    np.testing.assert_allclose(with_gaps.rating_cuts_, np.quantile(with_gaps.predict(part[["answer", "competency"]]), shares))
+
+
 def test_plain_sequence_input_and_scale(scorer, split):
     _, test = split
     scores = scorer.predict(list(test["answer"][:20]))

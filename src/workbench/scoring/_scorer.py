@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..errors import DataError
 from ._advisories import apply_advisories, fit_advisories, fit_padding
-from ._crossval import ratings_from_cuts
+from ._crossval import equipercentile_cuts, ratings_from_cuts
 from ._featurize import FEATURE_GROUPS, UNSEEN_NGRAMS, AnswerFeatures, AnswerFeaturizer
 from ._ridge import DEFAULT_ALPHAS, SparseRidge
 from ._tokenize import BACKENDS
@@ -255,10 +255,9 @@ class AnswerScorer(RegressorMixin, BaseEstimator):
         # Integer ratings by equipercentile mapping: cut the continuous scores where the human rating distribution
         # is cut, so machine ratings use the scale like raters do (rounding would squeeze them toward the middle).
         lo, hi = rating_scale or (int(np.floor(np.min(y))), int(np.ceil(np.max(y))))
-        humans = np.round(np.asarray(single_ratings if single_ratings is not None else y, dtype=float))
         self.rating_scale_ = (lo, hi)
-        shares = [float((humans <= k).mean()) for k in range(lo, hi)]
-        self.rating_cuts_ = np.quantile(train_scores, shares) if len(shares) else np.array([])
+        # the rule cross-validation uses, so the shipped model's cuts are its folds' (missing single ratings skipped)
+        self.rating_cuts_ = equipercentile_cuts(train_scores, single_ratings if single_ratings is not None else y, (lo, hi))
 
     def _features_for_predict(self, X) -> AnswerFeatures:
         featurizer = self.pipeline_.named_steps["features"]
