@@ -256,6 +256,23 @@ def test_acceptance_table_matches_direct_computation():
     assert not acceptance_table(biased, by="competency", demographics=("gender",), overall=False).iloc[0]["pass_subgroup"]
 
 
+def test_acceptance_report_shows_a_gated_value_precisely_enough_to_see_why_it_fails():
+    """A subgroup SMD of −0.103 fails the 0.10 gate; at two decimals the report showed "−0.10" beside "fail"."""
+    from workbench.scoring import render_acceptance
+
+    rng = np.random.default_rng(5)
+    n = 800
+    h = rng.integers(1, 6, n)
+    frame = pd.DataFrame({"competency": "c", "human1": h, "human2": h, "human": h.astype(float), "gender": np.repeat(["男", "女"], n // 2)})
+    sd = frame["human"].std(ddof=1)
+    frame["machine"] = frame["human"] - np.where(frame["gender"] == "女", 0.103 * sd, 0.0)
+    frame["machine_rating"] = frame["human1"]
+    table = acceptance_table(frame, by="competency", demographics=("gender",), overall=False)
+    assert table.iloc[0]["subgroup_smd_max"] == pytest.approx(-0.103) and not table.iloc[0]["pass_subgroup"]
+    html = render_acceptance(table, lang="en")
+    assert "-0.103" in html and "-0.10<" not in html
+
+
 def test_nonlinear_alternative_fits_on_sparse_hashed_features(split):
     """The hgb model reduces its hashed space (2**16 columns per group by default) with a sparse SVD, never densifies it."""
     train, test = split
