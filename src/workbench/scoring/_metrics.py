@@ -113,8 +113,9 @@ def render_acceptance(table: pd.DataFrame, *, by: str = "competency", labels: di
     classes = {col: (lambda gate: lambda v, r: "wb-ok" if r.get(gate) else "wb-bad")(gate) for col, gate in _GATE_OF.items()}
     html = render_table(shown, hide=[g for g in _GATE_OF.values() if g != "pass_all"], classes=classes, caption=title, lang=lang,
                         # gated values with three fixed decimals: at two, a subgroup SMD of −0.103 reads "−0.10" beside "fail"
-                        formats={"exact": "{:.0%}", "adjacent": "{:.0%}", "qwk": "{:.3f}", "r": "{:.3f}", "smd": "{:+.3f}", "degradation": "{:+.3f}",
-                                 "subgroup_smd_max": "{:+.3f}", "pass_all": lambda v: t("report.pass" if v else "report.fail", lang)})
+                        formats={"exact": "{:.0%}", "adjacent": "{:.0%}", "qwk": "{:.3f}", "r": "{:.3f}", "qwk_hh": "{:.3f}",
+                                 "smd": "{:+.3f}", "degradation": "{:+.3f}", "subgroup_smd_max": "{:+.3f}",
+                                 "pass_all": lambda v: t("report.pass" if v else "report.fail", lang)})
     legend = "".join(f"<li>{escape(t(f'gate.{g}', lang))}</li>" for g in ("qwk", "r", "degradation", "smd", "subgroup"))
     return f"{html}<p class='wb-muted'>{escape(t('gate.legend', lang))}</p><ul class='wb-muted'>{legend}</ul>"
 
