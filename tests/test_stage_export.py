@@ -408,3 +408,10 @@ def test_inbound_wecom_events_move_the_staged_records_end_to_end(smoke, tmp_path
     assert "0 applied" in capsys.readouterr().out
     pd.testing.assert_frame_equal(read_staging(url)["records"].set_index("candidate_ref").drop(columns=["hiring_stage_updated_at"], errors="ignore"),
                                   after.drop(columns=["hiring_stage_updated_at"], errors="ignore"))
+
+
+def test_pass_rates_near_the_alert_line_are_not_rounded_onto_it():
+    """The funnel alert fires below 30 %: a pass rate of 29.6 % shown as "30%" beside the alert would contradict it."""
+    from workbench.stages.export import _pct
+
+    assert _pct(0.296) == "29.6%" and _pct(0.3) == "30.0%" and _pct(None) == "—"

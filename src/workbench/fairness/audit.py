@@ -324,7 +324,7 @@ class AuditResult:
 
     def _reason_text(self, reason: dict, mode: str, lang: str) -> str:
         text = t("fairness.reason", lang, category=reason["category"], rate_word=t(f"fairness.rate_word.{mode}", lang), rate=f"{reason['rate']:.1%}",
-                 ratio=f"{reason['impact_ratio']:.2f}", reference=reason["reference"],
+                 ratio=f"{reason['impact_ratio']:.3f}", reference=reason["reference"],
                  significance=t("fairness.significant" if reason["significant"] else "fairness.not_significant", lang))
         return text + (t("fairness.reason.flip", lang, flip=reason["flip"]) if reason.get("flip") is not None else "")
 

@@ -358,7 +358,7 @@ def _labels(columns, lang: str) -> dict:
 
 
 def _pct(value) -> str:
-    return "—" if value is None or pd.isna(value) else f"{value:.0%}"
+    return "—" if value is None or pd.isna(value) else f"{value:.1%}"  # 29.6 % must not read "30%" beside an alert at < 30 %
 
 
 def report(result: Result, lang: str = "zh") -> Report:
