@@ -290,3 +290,24 @@ def test_unseen_phrasing_is_also_reported_with_cuts_re_equated_on_the_new_popula
     assert "unseen_phrasing_equated.qwk[all]" in metrics
     html = (smoke_run.run_dir / "html" / "03_scoring.html").read_text(encoding="utf-8")
     assert "重新等值" in html
+
+
+def test_advisories_are_counted_per_question_as_well_as_per_competency(smoke_run):
+    """Issue 10: flags counted per question and competency. The per-question table reconciles with the per-competency
+    one and with the scored answers, and the report lists the questions that route the largest share."""
+    import pandas as pd
+
+    art = smoke_run.run_dir / "artifacts" / "03_scoring"
+    by_competency = pd.read_csv(art / "advisories.csv")
+    by_question = pd.read_csv(art / "advisories_by_question.csv")
+    scores = pd.read_parquet(art / "answer_scores.parquet")
+    assert by_question["question_id"].is_unique and set(by_question["question_id"]) == set(scores["question_id"])
+    assert by_question["answers"].sum() == len(scores) and by_question["routed"].sum() == (scores["route"] == "human").sum()
+    rolled = by_question.drop(columns=["question_id", "rate"]).groupby("competency").sum()
+    expected = by_competency.set_index("competency")[rolled.columns]
+    pd.testing.assert_frame_equal(rolled.sort_index(), expected.sort_index(), check_dtype=False)
+    ranked = by_question[by_question["answers"] >= 20]  # the report ranks questions with at least 20 answers
+    assert len(ranked), "the smoke cohort should have questions with enough answers to rank"
+    worst = ranked.sort_values(["rate", "answers", "question_id"], ascending=[False, False, True]).iloc[0]
+    html = (smoke_run.run_dir / "html" / "03_scoring.html").read_text(encoding="utf-8")
+    assert "转人工提示（按题目）" in html and str(worst["question_id"]) in html

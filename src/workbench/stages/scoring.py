@@ -31,7 +31,7 @@ from .._tabular import write_csv_safe
 from ..i18n import label, t
 from ..pipeline import StageContext
 from ..reports import Report, setup_matplotlib
-from ..scoring import GATES, OVERALL, AnswerScorer, acceptance_table, cross_validate, render_acceptance, save_scorer
+from ..scoring import ADVISORIES, GATES, OVERALL, AnswerScorer, acceptance_table, cross_validate, render_acceptance, save_scorer
 from ..scoring._crossval import equipercentile_cuts, ratings_from_cuts
 from ..scoring._data import DEMOGRAPHICS, answer_dataset, dimension_scores
 from ._base import StageDef, StageParams, param
@@ -78,6 +78,7 @@ class Result:
     model_path: Path
     labels: dict
     timings: dict = field(default_factory=dict)
+    advisories_by_question: pd.DataFrame = field(default_factory=pd.DataFrame)  # the same per question (and its competency)
 
 
 def _scorer_params(params: Params, override: dict | None = None) -> dict:
@@ -200,6 +201,7 @@ def run(ctx: StageContext, params: Params) -> Result:
     lap("final_model")
     penalty = cv_answers.alpha_table()
     advisory = _advisory_table(scored_a)
+    advisory_by_question = _advisory_table(scored_a, by=["question_id", "competency"])
     advisory_rate = float((scored_a["route"] == "human").mean())
     gaming, gaming_probes = _gaming(final, data, scored_a, usable, dictionary, params.seed) if params.gaming_probes else (pd.DataFrame(), pd.DataFrame())
     lap("gaming")
@@ -248,8 +250,8 @@ def run(ctx: StageContext, params: Params) -> Result:
     routed = scored_a.groupby("candidate_id")["route"].agg(lambda r: int((r == "human").sum())).rename("answers_routed_to_human")
     candidate_scores = machine.merge(human, on=["candidate_id", "role_id"]).merge(routed, left_on="candidate_id", right_index=True, how="left")
     candidate_scores.to_parquet(ctx.path("candidate_scores.parquet"), index=False)
-    tables = {"tuning": tuning, "penalty_path": penalty, "advisories": advisory, "gaming": gaming, "gaming_probes": gaming_probes,
-              "learning_curve": learning_curve}
+    tables = {"tuning": tuning, "penalty_path": penalty, "advisories": advisory, "advisories_by_question": advisory_by_question, "gaming": gaming,
+              "gaming_probes": gaming_probes, "learning_curve": learning_curve}
     for name, regime in regimes.items():
         tables[f"acceptance_{name}"] = regime["competency"]
         tables[f"acceptance_{name}_by_dimension"] = regime["dimension"]
@@ -274,7 +276,9 @@ def run(ctx: StageContext, params: Params) -> Result:
     labels = {c: dictionary.competencies[c].label(ctx.lang) for c in dictionary.competencies}
     return Result(config=chosen, n_answers=len(data), left_out=left_out, excluded_questions=excluded, tuning=tuning, penalty=penalty,
                   regimes=regimes, advisories=advisory, advisory_rate=advisory_rate, gaming=gaming, learning_curve=learning_curve,
-                  candidate_scores=candidate_scores, card=card, model_path=model_path, labels=labels, timings=timings)
+                  candidate_scores=candidate_scores, card=card, model_path=model_path, labels=labels, timings=timings,
+                  advisories_by_question=advisory_by_question.merge(data[["question_id", "question_text"]].drop_duplicates("question_id"),
+                                                                    on="question_id", how="left"))
 
 
 def _other_regimes(scorer: AnswerScorer, chosen: dict, features, data: pd.DataFrame, y: np.ndarray, singles: np.ndarray, cv_answers,
@@ -309,14 +313,23 @@ def _other_regimes(scorer: AnswerScorer, chosen: dict, features, data: pd.DataFr
     return regimes, timings
 
 
-def _advisory_table(scored: pd.DataFrame) -> pd.DataFrame:
-    """Per competency: answers, answers routed to a human, the rate, and how often each advisory fired."""
-    from ..scoring import ADVISORIES
+_TOP_QUESTIONS = 10  # questions shown in the report's by-question advisory table (the artifact has all)
+_MIN_QUESTION_ANSWERS = 20  # answers a question needs before its routed share is ranked
 
-    codes = scored["advisories"].fillna("")
-    out = scored.assign(routed=(scored["route"] == "human").astype(int)).groupby("competency").agg(answers=("answer_id", "size"), routed=("routed", "sum"))
-    for code in ADVISORIES:
-        out[code] = codes.str.split(";").map(lambda c, code=code: code in c).groupby(scored["competency"]).sum()
+
+def _shortened(text, limit: int = 40) -> str:
+    text = text if isinstance(text, str) else ""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _advisory_table(scored: pd.DataFrame, by="competency") -> pd.DataFrame:
+    """Per competency (or other keys): answers, answers routed to a human, the rate, and how often each advisory fired."""
+
+    keys = [by] if isinstance(by, str) else list(by)
+    fired = scored["advisories"].fillna("").str.split(";")
+    flags = pd.DataFrame({code: fired.map(lambda c, code=code: code in c).astype(int) for code in ADVISORIES}, index=scored.index)
+    frame = pd.concat([scored[keys], flags], axis=1).assign(answers=1, routed=(scored["route"] == "human").astype(int))
+    out = frame.groupby(keys, sort=True)[["answers", "routed", *ADVISORIES]].sum()
     out["rate"] = out["routed"] / out["answers"]
     return out.reset_index()
 
@@ -405,6 +418,22 @@ def report(result: Result, lang: str = "zh") -> Report:
     adv = result.advisories.copy()
     adv["competency"] = adv["competency"].map(lambda c: result.labels.get(c, c))
     rep.table(adv, formats={"rate": "{:.1%}"}, labels={c: label("advisory", c, lang) for c in adv.columns if c not in ("competency", "answers", "routed", "rate")})
+    by_question = result.advisories_by_question
+    if len(by_question):
+        rep.heading(t("s03.h.advisories_by_question", lang))
+        file = "artifacts/03_scoring/advisories_by_question.csv"
+        ranked = by_question[by_question["answers"] >= _MIN_QUESTION_ANSWERS]  # a share of a handful of answers is noise
+        if not len(ranked):
+            rep.note(t("s03.advisories_by_question_few", lang, total=len(by_question), min=_MIN_QUESTION_ANSWERS, file=file), "muted")
+        else:
+            top = ranked.sort_values(["rate", "answers", "question_id"], ascending=[False, False, True]).head(_TOP_QUESTIONS)
+            codes = [c for c in ADVISORIES if c in top.columns and top[c].any()]  # the flags these questions fired
+            top = top.assign(competency=top["competency"].map(lambda c: result.labels.get(c, c)),
+                             question_text=top.get("question_text", pd.Series("", index=top.index)).map(_shortened))
+            rep.paragraph(t("s03.advisories_by_question_note", lang, n=len(top), ranked=len(ranked), total=len(by_question), min=_MIN_QUESTION_ANSWERS,
+                            file=file))
+            rep.table(top[["question_id", "question_text", "competency", "answers", "routed", "rate", *codes]], formats={"rate": "{:.1%}"},
+                      labels={c: label("advisory", c, lang) for c in codes})
     if len(result.gaming):
         rep.heading(t("s03.h.gaming", lang)).paragraph(t("s03.gaming_note", lang))
         gaming = result.gaming.copy()
