@@ -324,7 +324,6 @@ def _shortened(text, limit: int = 40) -> str:
 
 def _advisory_table(scored: pd.DataFrame, by="competency") -> pd.DataFrame:
     """Per competency (or other keys): answers, answers routed to a human, the rate, and how often each advisory fired."""
-
     keys = [by] if isinstance(by, str) else list(by)
     fired = scored["advisories"].fillna("").str.split(";")
     flags = pd.DataFrame({code: fired.map(lambda c, code=code: code in c).astype(int) for code in ADVISORIES}, index=scored.index)
