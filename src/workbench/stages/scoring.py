@@ -392,6 +392,24 @@ def acceptance_block(rep: Report, table: pd.DataFrame, by: str, labels: dict, la
     rep.html(render_acceptance(table, by=by, labels=labels, lang=lang))
 
 
+def _advisories_by_question_section(rep: Report, by_question: pd.DataFrame, labels: dict, lang: str) -> None:
+    """The questions that route the largest share of their answers to a person (those with enough answers to rank)."""
+    rep.heading(t("s03.h.advisories_by_question", lang))
+    file = "artifacts/03_scoring/advisories_by_question.csv"
+    ranked = by_question[by_question["answers"] >= _MIN_QUESTION_ANSWERS]  # a share of a handful of answers is noise
+    if not len(ranked):
+        rep.note(t("s03.advisories_by_question_few", lang, total=len(by_question), min=_MIN_QUESTION_ANSWERS, file=file), "muted")
+        return
+    top = ranked.sort_values(["rate", "answers", "question_id"], ascending=[False, False, True]).head(_TOP_QUESTIONS)
+    codes = [c for c in ADVISORIES if c in top.columns and top[c].any()]  # the flags these questions fired
+    top = top.assign(competency=top["competency"].map(lambda c: labels.get(c, c)),
+                     question_text=top.get("question_text", pd.Series("", index=top.index)).map(_shortened))
+    rep.paragraph(t("s03.advisories_by_question_note", lang, n=len(top), ranked=len(ranked), total=len(by_question), min=_MIN_QUESTION_ANSWERS,
+                    file=file))
+    rep.table(top[["question_id", "question_text", "competency", "answers", "routed", "rate", *codes]], formats={"rate": "{:.1%}"},
+              labels={c: label("advisory", c, lang) for c in codes})
+
+
 def report(result: Result, lang: str = "zh") -> Report:
     rep = Report(t("stage.03_scoring", lang), lang)
     rep.paragraph(t("s03.intro", lang))
@@ -417,22 +435,8 @@ def report(result: Result, lang: str = "zh") -> Report:
     adv = result.advisories.copy()
     adv["competency"] = adv["competency"].map(lambda c: result.labels.get(c, c))
     rep.table(adv, formats={"rate": "{:.1%}"}, labels={c: label("advisory", c, lang) for c in adv.columns if c not in ("competency", "answers", "routed", "rate")})
-    by_question = result.advisories_by_question
-    if len(by_question):
-        rep.heading(t("s03.h.advisories_by_question", lang))
-        file = "artifacts/03_scoring/advisories_by_question.csv"
-        ranked = by_question[by_question["answers"] >= _MIN_QUESTION_ANSWERS]  # a share of a handful of answers is noise
-        if not len(ranked):
-            rep.note(t("s03.advisories_by_question_few", lang, total=len(by_question), min=_MIN_QUESTION_ANSWERS, file=file), "muted")
-        else:
-            top = ranked.sort_values(["rate", "answers", "question_id"], ascending=[False, False, True]).head(_TOP_QUESTIONS)
-            codes = [c for c in ADVISORIES if c in top.columns and top[c].any()]  # the flags these questions fired
-            top = top.assign(competency=top["competency"].map(lambda c: result.labels.get(c, c)),
-                             question_text=top.get("question_text", pd.Series("", index=top.index)).map(_shortened))
-            rep.paragraph(t("s03.advisories_by_question_note", lang, n=len(top), ranked=len(ranked), total=len(by_question), min=_MIN_QUESTION_ANSWERS,
-                            file=file))
-            rep.table(top[["question_id", "question_text", "competency", "answers", "routed", "rate", *codes]], formats={"rate": "{:.1%}"},
-                      labels={c: label("advisory", c, lang) for c in codes})
+    if len(result.advisories_by_question):
+        _advisories_by_question_section(rep, result.advisories_by_question, result.labels, lang)
     if len(result.gaming):
         rep.heading(t("s03.h.gaming", lang)).paragraph(t("s03.gaming_note", lang))
         gaming = result.gaming.copy()
