@@ -442,7 +442,7 @@ def report(result: Result, lang: str = "zh") -> Report:
         gaming = result.gaming.copy()
         gaming["kind"] = gaming["kind"].map(lambda k: label("probe", k, lang))
         gaming["top_advisory"] = gaming["top_advisory"].map(lambda c: label("advisory", c, lang) if c else "")
-        rep.table(gaming, formats={"routed": "{:.0%}", "mean_score": "{:.2f}", "mean_middling": "{:.2f}"},
+        rep.table(gaming, formats={"routed": "{:.1%}", "mean_score": "{:.2f}", "mean_middling": "{:.2f}"},
                   classes={"machine_high": lambda v, r: "wb-bad" if v else "wb-ok"})
     rep.heading(t("s03.h.tuning", lang)).paragraph(t("s03.tuning_note", lang))
     rep.table(result.penalty.drop(columns=["on_edge"]), formats={"mean_mse": "{:.4f}", "sd_mse": "{:.4f}"})
