@@ -64,11 +64,16 @@ def _valid_unicode(texts: list[str], column: str) -> list[str]:
     try:
         "".join(texts).encode("utf-8")  # one C-level pass; fails on any surrogate code point
     except UnicodeEncodeError:
-        bad = [i for i, t in enumerate(texts) if any(0xD800 <= ord(c) <= 0xDFFF for c in t)]
-        at = next(k for k, c in enumerate(texts[bad[0]]) if 0xD800 <= ord(c) <= 0xDFFF)
+        bad = {}  # row → first offending position
+        for i, text in enumerate(texts):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                bad[i] = exc.start
+        row, at = next(iter(bad.items()))
         raise DataError(
-            f"{column} must be valid Unicode text: {len(bad)} row(s) hold lone surrogates, rows {bad[:5]} (row {bad[0]}: "
-            f"U+{ord(texts[bad[0]][at]):04X} at character {at}), usually bytes decoded with the wrong encoding; decode the source "
+            f"{column} must be valid Unicode text: {len(bad)} row(s) hold lone surrogates, rows {list(bad)[:5]} (row {row}: "
+            f"U+{ord(texts[row][at]):04X} at character {at}), usually bytes decoded with the wrong encoding; decode the source "
             f"with its real encoding (GBK, GB18030 …) or replace them: text.encode('utf-8', 'replace').decode('utf-8')"
         ) from None
     return texts

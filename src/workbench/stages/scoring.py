@@ -315,11 +315,7 @@ def _other_regimes(scorer: AnswerScorer, chosen: dict, features, data: pd.DataFr
 
 _TOP_QUESTIONS = 10  # questions shown in the report's by-question advisory table (the artifact has all)
 _MIN_QUESTION_ANSWERS = 20  # answers a question needs before its routed share is ranked
-
-
-def _shortened(text, limit: int = 40) -> str:
-    text = text if isinstance(text, str) else ""
-    return text if len(text) <= limit else text[:limit] + "…"
+_QUESTION_CHARS = 40  # question text shown in that table, "…" included
 
 
 def _advisory_table(scored: pd.DataFrame, by="competency") -> pd.DataFrame:
@@ -394,6 +390,8 @@ def acceptance_block(rep: Report, table: pd.DataFrame, by: str, labels: dict, la
 
 def _advisories_by_question_section(rep: Report, by_question: pd.DataFrame, labels: dict, lang: str) -> None:
     """The questions that route the largest share of their answers to a person (those with enough answers to rank)."""
+    from ..wecom._text import truncate_chars  # never splits a character cluster; ends with "…"
+
     rep.heading(t("s03.h.advisories_by_question", lang))
     file = "artifacts/03_scoring/advisories_by_question.csv"
     ranked = by_question[by_question["answers"] >= _MIN_QUESTION_ANSWERS]  # a share of a handful of answers is noise
@@ -403,7 +401,8 @@ def _advisories_by_question_section(rep: Report, by_question: pd.DataFrame, labe
     top = ranked.sort_values(["rate", "answers", "question_id"], ascending=[False, False, True]).head(_TOP_QUESTIONS)
     codes = [c for c in ADVISORIES if c in top.columns and top[c].any()]  # the flags these questions fired
     top = top.assign(competency=top["competency"].map(lambda c: labels.get(c, c)),
-                     question_text=top.get("question_text", pd.Series("", index=top.index)).map(_shortened))
+                     question_text=top.get("question_text", pd.Series("", index=top.index)).map(
+                         lambda q: truncate_chars(q if isinstance(q, str) else "", _QUESTION_CHARS)))
     rep.paragraph(t("s03.advisories_by_question_note", lang, n=len(top), ranked=len(ranked), total=len(by_question), min=_MIN_QUESTION_ANSWERS,
                     file=file))
     rep.table(top[["question_id", "question_text", "competency", "answers", "routed", "rate", *codes]], formats={"rate": "{:.1%}"},
